@@ -1,0 +1,23 @@
+/* cli.h — the subcommands of the shrink program.
+ *
+ * Each subcommand is one file src/cli/<name>.c with one entry point
+ * int cmd_<name>(int argc, char **argv) (argv[0] is the subcommand's name),
+ * listed in main.c.  Exit codes: 0 ok, 1 error (one line on stderr),
+ * 2 usage, 3 failed gate.  Only src/cli/ may call exit().
+ */
+#ifndef SK_CLI_H
+#define SK_CLI_H
+
+#include <stdbool.h>
+#include "shrink.h"
+
+/* Print "shrink: <msg>" for st (message from sk_errmsg) and return the exit code. */
+int cli_fail(sk_status st);
+/* Print a usage error and return 2. */
+int cli_usage(const char *cmd, const char *fmt, ...);
+/* True if arg is -h or --help. */
+bool cli_is_help(const char *arg);
+
+int cmd_version(int argc, char **argv);
+
+#endif

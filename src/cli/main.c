@@ -1,0 +1,64 @@
+/* main.c — the shrink program: dispatch to a subcommand.  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "util/util.h"
+
+typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
+
+static const command commands[] = {
+    {"version", cmd_version, "print the version and the CPU features in use"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int cli_fail(sk_status st)
+{
+    const char *m = sk_errmsg();
+    fprintf(stderr, "shrink: %s\n", m[0] ? m : sk_status_name(st));
+    if (st == SK_ERR_USAGE) return 2;
+    if (st == SK_ERR_GATE) return 3;
+    return 1;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "shrink %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'shrink %s --help')\n", cmd);
+    return 2;
+}
+
+bool cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    const sk_cpu *c = sk_cpu_get();
+    printf("shrink %s\ncpu: %s\nisa: %s%s%s%s\nthreads: %d\n", SK_VERSION, c->brand,
+           c->avx512vnni ? "avx512-vnni " : "", c->avx512f ? "avx512f " : "", c->avx2 ? "avx2 " : "", "scalar",
+           sk_default_threads());
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: shrink COMMAND [options]   (shrink COMMAND --help for each)\n\n"
+               "shrink compresses BERT / GPT-2 checkpoints into small, fast, validated CPU models.\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { usage(stderr); return 2; }
+    if (cli_is_help(argv[1])) { usage(stdout); return 0; }
+    if (!strcmp(argv[1], "--version")) return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "shrink: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

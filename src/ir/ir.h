@@ -1,0 +1,214 @@
+/* ir.h — shrink's intermediate representation.
+ *
+ * A model is a graph of tensors and nodes in flat arrays; ids are indices, so
+ * there are no pointer webs to keep consistent.  Nodes are kept in
+ * topological order (sk_graph_verify checks it).  Importers build this, passes
+ * rewrite it, the runtime executes it, exporters write it.  Nothing here knows
+ * about files or kernels.
+ */
+#ifndef SK_IR_H
+#define SK_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "shrink.h"
+
+#define SK_MAX_RANK 8
+
+/* ---- dtypes (traits table in dtype.c) ---- */
+typedef enum sk_dtype {
+    SK_DT_UNDEF = 0,
+    SK_DT_F32, SK_DT_F16, SK_DT_BF16, SK_DT_F64,
+    SK_DT_I64, SK_DT_I32, SK_DT_I16, SK_DT_I8, SK_DT_U8, SK_DT_BOOL,
+    SK_DT_COUNT
+} sk_dtype;
+
+typedef struct sk_dtype_traits {
+    const char *name;      /* "f32" */
+    int block;             /* elements per block (1 for plain types) */
+    size_t block_bytes;    /* bytes per block */
+    int onnx;              /* ONNX TensorProto.DataType, 0 if none */
+    const char *st_name;   /* safetensors dtype string, NULL if none */
+} sk_dtype_traits;
+
+const sk_dtype_traits *sk_dtype_info(sk_dtype dt);
+sk_dtype sk_dtype_from_name(const char *name);       /* "f32" → SK_DT_F32; UNDEF if unknown */
+sk_dtype sk_dtype_from_onnx(int onnx_type);
+sk_dtype sk_dtype_from_st(const char *st_name);      /* safetensors "F32" */
+/* Bytes for n elements; false on overflow or n not a multiple of the block. */
+bool sk_dtype_nbytes(sk_dtype dt, int64_t n, size_t *out);
+float sk_f16_to_f32(uint16_t h);
+uint16_t sk_f32_to_f16(float f);
+float sk_bf16_to_f32(uint16_t h);
+/* Convert n elements of src (dtype s) to float (dst), for plain types. */
+void sk_to_f32(sk_dtype s, const void *src, float *dst, int64_t n);
+
+/* ---- ops ---- */
+enum {
+    SK_OPF_ELEMWISE    = 1 << 0,
+    SK_OPF_COMMUTATIVE = 1 << 1,
+    SK_OPF_FOLDABLE    = 1 << 2,  /* may be evaluated at plan / fold time when inputs are constant */
+    SK_OPF_FUSED       = 1 << 3,  /* a fused op (not a primitive ONNX op) */
+    SK_OPF_VIEW        = 1 << 4,  /* output is the input's bytes with another shape */
+};
+
+typedef enum sk_op {
+#define X(id, onnx, min_in, max_in, min_out, max_out, flags) SK_OP_##id,
+#include "ir/ops.def"
+#undef X
+    SK_OP_COUNT
+} sk_op;
+
+typedef struct sk_op_info {
+    const char *name;      /* "MatMul" style display name (= onnx name or shrink's) */
+    const char *onnx;      /* "" if none */
+    int min_in, max_in, min_out, max_out;
+    unsigned flags;
+} sk_op_info;
+
+const sk_op_info *sk_op_get(sk_op op);
+/* sk_op_from_name: by display name or ONNX name; returns -1 if unknown. */
+int sk_op_from_name(const char *name);
+
+/* Semantics of the fused ops (kernels must match these):
+ *   LAYERNORM(x, gamma, beta?)        attrs axis (-1), epsilon (1e-5): normalise over dims axis..end
+ *   GELU(x)                           attr approximate "none" | "tanh"
+ *   LINEAR(x, W, b?)                  y = x·Wᵀ + b; x [..., K]; W [N, K] when attr wt = 1 (default,
+ *                                     nn.Linear), [K, N] when wt = 0 (Conv1D / ONNX MatMul);
+ *                                     attr act "" | "relu" | "gelu" | "gelu_tanh" applied after the bias
+ *   ATTENTION(q, k, v, mask?)         q,k,v [B, S, H]; heads split inside; attrs num_heads, causal (0/1),
+ *                                     scale (0 = 1/sqrt(H/num_heads)); mask [B, S_kv], nonzero = attend;
+ *                                     out [B, S, H] (before the output projection)
+ *   SKIP_LAYERNORM(x, skip, gamma, beta, bias?)  LAYERNORM(x + skip + bias) over the last dim; attr epsilon
+ */
+
+/* ---- attributes ---- */
+typedef enum sk_attr_type {
+    SK_ATTR_INT, SK_ATTR_FLOAT, SK_ATTR_STRING, SK_ATTR_INTS, SK_ATTR_FLOATS
+} sk_attr_type;
+
+typedef struct sk_attr {
+    char *name;
+    sk_attr_type type;
+    int64_t i;
+    float f;
+    char *s;
+    int n;                 /* count of ints / floats */
+    int64_t *ints;
+    float *floats;
+} sk_attr;
+
+/* ---- tensors ---- */
+enum {
+    SK_TF_WEIGHT = 1 << 0,  /* a trained parameter */
+    SK_TF_CONST  = 1 << 1,  /* has data (initializer or folded constant) */
+    SK_TF_INPUT  = 1 << 2,  /* graph input */
+    SK_TF_OUTPUT = 1 << 3,  /* graph output */
+    SK_TF_OWNED  = 1 << 4,  /* data was malloc'd by the model and is freed with it */
+};
+
+typedef struct sk_quant {   /* quantization parameters (filled by quant passes) */
+    int bits, group, axis;
+    bool symmetric;
+    int scales;             /* tensor id of scales, -1 if none */
+    int zeros;              /* tensor id of zero points, -1 if none */
+} sk_quant;
+
+typedef struct sk_tensor {
+    char *name;
+    sk_dtype dtype;
+    int rank;                     /* -1 = unknown */
+    int64_t dims[SK_MAX_RANK];    /* -1 = dynamic (then dim_names[i] may name it) */
+    char *dim_names[SK_MAX_RANK]; /* symbolic names of dynamic dims ("batch"), or NULL */
+    void *data;                   /* constants only; NULL for activations */
+    size_t nbytes;
+    unsigned flags;               /* SK_TF_* */
+    sk_quant *quant;              /* NULL unless quantized */
+} sk_tensor;
+
+int64_t sk_tensor_numel(const sk_tensor *t);  /* -1 if a dim is unknown */
+
+/* ---- nodes ---- */
+typedef struct sk_node {
+    sk_op op;
+    char *name;
+    int n_in, n_out;
+    int *in, *out;                /* tensor ids; an absent optional input is -1 */
+    int n_attrs;
+    sk_attr *attrs;
+} sk_node;
+
+const sk_attr *sk_node_attr(const sk_node *n, const char *name);
+int64_t sk_node_attr_i(const sk_node *n, const char *name, int64_t dflt);
+float sk_node_attr_f(const sk_node *n, const char *name, float dflt);
+const char *sk_node_attr_s(const sk_node *n, const char *name, const char *dflt);
+/* Setters replace an existing attribute of the same name.  Return SK_ERR_NOMEM on failure. */
+sk_status sk_node_set_i(sk_node *n, const char *name, int64_t v);
+sk_status sk_node_set_f(sk_node *n, const char *name, float v);
+sk_status sk_node_set_s(sk_node *n, const char *name, const char *v);
+sk_status sk_node_set_ints(sk_node *n, const char *name, const int64_t *v, int count);
+sk_status sk_node_set_floats(sk_node *n, const char *name, const float *v, int count);
+
+/* ---- graph ---- */
+typedef struct sk_graph {
+    sk_tensor *tensors; int n_tensors, cap_tensors;
+    sk_node *nodes;     int n_nodes, cap_nodes;
+    int *inputs;  int n_inputs;   /* tensor ids */
+    int *outputs; int n_outputs;
+} sk_graph;
+
+/* Add a tensor; returns its id or -1 (error set).  name is copied. */
+int sk_graph_add_tensor(sk_graph *g, const char *name, sk_dtype dt, int rank, const int64_t *dims);
+/* Add a constant tensor whose data the graph takes over (owned=true: freed with
+ * the model) or borrows (owned=false: e.g. a view into an mmapped file). */
+int sk_graph_add_const(sk_graph *g, const char *name, sk_dtype dt, int rank, const int64_t *dims,
+                       void *data, bool owned);
+/* Add a node; ins/outs are copied.  Returns the node index or -1. */
+int sk_graph_add_node(sk_graph *g, sk_op op, const char *name,
+                      const int *ins, int n_in, const int *outs, int n_out);
+int sk_graph_find_tensor(const sk_graph *g, const char *name);  /* -1 if none */
+sk_status sk_graph_add_input(sk_graph *g, int tid);
+sk_status sk_graph_add_output(sk_graph *g, int tid);
+/* Check every invariant (ids in range, arity, topological order, one producer
+ * per tensor, constants have data of the right size).  SK_ERR_INVALID with a
+ * message naming the node or tensor. */
+sk_status sk_graph_verify(const sk_graph *g);
+void sk_graph_free(sk_graph *g);   /* frees contents; not g itself */
+
+/* ---- model ---- */
+typedef enum sk_family { SK_FAM_NONE = 0, SK_FAM_BERT, SK_FAM_GPT2, SK_FAM_MLP, SK_FAM_CNN, SK_FAM_RNN } sk_family;
+const char *sk_family_name(sk_family f);
+
+typedef struct sk_arch {
+    sk_family family;
+    char task[32];          /* "seq-classification", "lm", "base", "image-classification" */
+    int n_layers, hidden, heads, ffn, vocab, max_pos, type_vocab, n_labels;
+    float eps;
+    char act[16];           /* "gelu", "gelu_new", "relu" */
+    char **labels;          /* n_labels names (id2label), or NULL */
+} sk_arch;
+
+typedef struct sk_prov {    /* one provenance entry: a pass that ran and its parameters (JSON) */
+    char *pass;
+    char *params_json;
+} sk_prov;
+
+typedef struct sk_mapping { void *addr; size_t len; } sk_mapping;
+
+struct sk_model {
+    sk_graph g;
+    sk_arch arch;
+    char *source;           /* path it was loaded from */
+    char *tokenizer_dir;    /* folder with vocab.txt or vocab.json + merges.txt, or NULL */
+    sk_prov *prov; int n_prov;
+    sk_mapping *maps; int n_maps;   /* mmapped files that tensor data points into */
+};
+
+sk_model *sk_model_new(void);      /* NULL on OOM (error set) */
+sk_status sk_model_add_prov(sk_model *m, const char *pass, const char *params_json);
+sk_status sk_model_add_map(sk_model *m, void *addr, size_t len);
+/* Sum of element counts of weight tensors, and bytes by dtype (array of SK_DT_COUNT). */
+int64_t sk_model_params(const sk_model *m, size_t *bytes_by_dtype);
+
+#endif

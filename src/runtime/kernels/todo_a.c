@@ -1,0 +1,46 @@
+/* todo_a.c — TEMPORARY: ops whose kernels are not written yet. Delete a
+ * line when the op's real shape function and kernel exist; delete the file when empty. */
+#include "runtime/runtime.h"
+
+#define TODO(id) \
+    sk_status sk_shape_##id(sk_kctx *k) { return sk_err(SK_ERR_UNSUPPORTED, "node '%s': op " #id " has no kernel yet", k->node->name); } \
+    sk_status sk_kern_##id(sk_kctx *k) { return sk_err(SK_ERR_UNSUPPORTED, "node '%s': op " #id " has no kernel yet", k->node->name); }
+
+TODO(IDENTITY)
+TODO(DROPOUT)
+TODO(CAST)
+TODO(SHAPE)
+TODO(GATHER)
+TODO(UNSQUEEZE)
+TODO(SQUEEZE)
+TODO(RESHAPE)
+TODO(FLATTEN)
+TODO(CONCAT)
+TODO(SPLIT)
+TODO(SLICE)
+TODO(TRANSPOSE)
+TODO(EXPAND)
+TODO(CONSTANT_OF_SHAPE)
+TODO(RANGE)
+TODO(WHERE)
+TODO(ADD)
+TODO(SUB)
+TODO(MUL)
+TODO(DIV)
+TODO(POW)
+TODO(EQUAL)
+TODO(LESS)
+TODO(GREATER)
+TODO(NOT)
+TODO(SQRT)
+TODO(RECIPROCAL)
+TODO(NEG)
+TODO(EXP)
+TODO(LOG)
+TODO(ERF)
+TODO(TANH)
+TODO(RELU)
+TODO(SIGMOID)
+TODO(SOFTMAX)
+TODO(REDUCE_MEAN)
+TODO(REDUCE_SUM)

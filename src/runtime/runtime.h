@@ -1,0 +1,101 @@
+/* runtime.h — the executor: sessions, plans, kernels.
+ *
+ * A session is a model planned for fixed input shapes: shape inference node
+ * by node (constant subgraphs such as Shape→Gather→Concat are evaluated at
+ * plan time), liveness-based buffer reuse in one arena, then execution in
+ * node order.  The runtime knows ops and dtypes, not where a model came from.
+ */
+#ifndef SK_RUNTIME_H
+#define SK_RUNTIME_H
+
+#include "ir/ir.h"
+#include "util/util.h"
+
+/* A tensor as the runtime sees it: concrete shape, bytes to read or write. */
+typedef struct sk_rtensor {
+    sk_dtype dtype;
+    int rank;
+    int64_t dims[SK_MAX_RANK];
+    void *data;             /* set before the kernel runs */
+    size_t nbytes;
+    bool is_const;          /* value known at plan time (weight or folded) */
+} sk_rtensor;
+
+int64_t sk_rt_numel(const sk_rtensor *t);
+
+/* What a shape function and a kernel get. */
+typedef struct sk_kctx {
+    struct sk_session *s;
+    const sk_graph *g;
+    const sk_node *node;
+    sk_rtensor **in;  int n_in;    /* in[k] is NULL for an absent optional input */
+    sk_rtensor **out; int n_out;   /* out[k] is NULL for an unused optional output */
+    sk_pool *pool;                 /* threads for the kernel (sk_pool_run) */
+    /* Scratch: a shape function sets scratch_need (bytes); the kernel then
+     * gets that many bytes, 64-aligned, in scratch (shared across nodes). */
+    size_t scratch_need;
+    void *scratch;
+    /* Per-node state that lives as long as the session (the KV cache of an
+     * Attention node); the kernel allocates it with sk_malloc, the session
+     * frees it with sk_free. */
+    void **state;
+    /* Generation with a KV cache: kv_cache is set, past is the number of
+     * positions already in the cache, max_pos its capacity. */
+    bool kv_cache;
+    int64_t past, max_pos;
+} sk_kctx;
+
+/* Shape function: set dtype/rank/dims of each out[k] from the inputs.  It may
+ * read in[k]->data only when in[k]->is_const (e.g. Reshape's shape).  Errors
+ * name the node: sk_err(SK_ERR_INVALID, "node '%s' (Reshape): ...", k->node->name). */
+typedef sk_status (*sk_shape_fn)(sk_kctx *k);
+/* Kernel: compute out[k]->data from in[k]->data. */
+typedef sk_status (*sk_kern_fn)(sk_kctx *k);
+
+#define X(id, onnx, min_in, max_in, min_out, max_out, flags) \
+    sk_status sk_shape_##id(sk_kctx *k); sk_status sk_kern_##id(sk_kctx *k);
+#include "ir/ops.def"
+#undef X
+
+extern const sk_shape_fn sk_shape_table[SK_OP_COUNT];
+extern const sk_kern_fn sk_kern_table[SK_OP_COUNT];
+
+/* Helpers for shape functions (kernels/common.c). */
+/* numpy broadcasting of a and b into out (dims, rank); error names the node */
+sk_status sk_broadcast_shape(const sk_kctx *k, const sk_rtensor *a, const sk_rtensor *b, sk_rtensor *out);
+/* read element i of an integer tensor (i64/i32/...) as int64 */
+int64_t sk_rt_get_i(const sk_rtensor *t, int64_t i);
+void sk_rt_set_shape(sk_rtensor *t, sk_dtype dt, int rank, const int64_t *dims);
+/* normalise a possibly negative axis against rank; false if out of range */
+bool sk_norm_axis(int64_t *axis, int rank);
+
+/* ---- sessions ---- */
+typedef struct sk_session_opts {
+    int threads;        /* 0 = sk_default_threads() */
+    bool kv_cache;      /* GPT-2 generation: Attention nodes keep K/V across runs */
+    int64_t max_pos;    /* capacity of the KV cache (0 = model's max positions) */
+} sk_session_opts;
+
+/* Create a session for m (which must outlive it). *out is the caller's. */
+sk_status sk_session_new(const sk_model *m, const sk_session_opts *o, sk_session **out);
+void sk_session_free(sk_session *s);
+/* Bind input `name` (a graph input) to caller-owned data of the given shape;
+ * the data is read during sk_session_run only.  Integer inputs are converted
+ * to the dtype the graph declares. */
+sk_status sk_session_set_input(sk_session *s, const char *name, sk_dtype dt, int rank, const int64_t *dims,
+                               const void *data);
+/* Plan (if input shapes changed since the last run) and execute.  Inputs the
+ * caller did not bind get defaults when the model has them: attention_mask =
+ * ones, token_type_ids = zeros, position_ids = past + arange(S). */
+sk_status sk_session_run(sk_session *s);
+int sk_session_n_outputs(const sk_session *s);
+const char *sk_session_output_name(const sk_session *s, int i);
+/* Output i after a run; valid until the next run.  NULL if i is out of range. */
+const sk_rtensor *sk_session_output(const sk_session *s, int i);
+/* KV cache: positions held, and reset to empty. */
+int64_t sk_session_past(const sk_session *s);
+void sk_session_reset(sk_session *s);
+/* Bytes of the activation arena of the current plan. */
+size_t sk_session_arena_bytes(const sk_session *s);
+
+#endif
