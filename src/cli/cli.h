@@ -19,5 +19,9 @@ int cli_usage(const char *cmd, const char *fmt, ...);
 bool cli_is_help(const char *arg);
 
 int cmd_version(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

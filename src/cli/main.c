@@ -8,6 +8,10 @@
 typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
 
 static const command commands[] = {
+    {"run", cmd_run, "run a model on .npy inputs or text; write or print its outputs"},
+    {"eval", cmd_eval, "accuracy (labelled JSONL) or perplexity (raw text) in shrink's runtime"},
+    {"bench", cmd_bench, "latency percentiles, tokens/s and peak memory of a model"},
+    {"generate", cmd_generate, "continue a prompt with a GPT-2 model (KV cache, greedy or top-k)"},
     {"version", cmd_version, "print the version and the CPU features in use"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
