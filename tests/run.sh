@@ -6,7 +6,7 @@
 BUILD=${1:-build}
 export SHRINK="$PWD/$BUILD/shrink" SHRINK_BUILD="$PWD/$BUILD" PY="$PWD/.venv/bin/python" ROOT="$PWD"
 pass=0; fail=0; failed=""
-LOG="$BUILD/test-logs"; mkdir -p "$LOG"
+LOG="$BUILD/test-logs"; mkdir -p "$LOG/unit" "$LOG/cli" "$LOG/py"
 run() {  # name, command...
     name=$1; shift
     case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac

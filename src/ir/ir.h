@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "shrink.h"
 
 #define SK_MAX_RANK 8
@@ -76,7 +77,7 @@ int sk_op_from_name(const char *name);
  *   GELU(x)                           attr approximate "none" | "tanh"
  *   LINEAR(x, W, b?)                  y = x·Wᵀ + b; x [..., K]; W [N, K] when attr wt = 1 (default,
  *                                     nn.Linear), [K, N] when wt = 0 (Conv1D / ONNX MatMul);
- *                                     attr act "" | "relu" | "gelu" | "gelu_tanh" applied after the bias
+ *                                     attr act "" | "relu" | "gelu" | "gelu_tanh" | "tanh" applied after the bias
  *   ATTENTION(q, k, v, mask?)         q,k,v [B, S, H]; heads split inside; attrs num_heads, causal (0/1),
  *                                     scale (0 = 1/sqrt(H/num_heads)); mask [B, S_kv], nonzero = attend;
  *                                     out [B, S, H] (before the output projection)
@@ -210,5 +211,21 @@ sk_status sk_model_add_prov(sk_model *m, const char *pass, const char *params_js
 sk_status sk_model_add_map(sk_model *m, void *addr, size_t len);
 /* Sum of element counts of weight tensors, and bytes by dtype (array of SK_DT_COUNT). */
 int64_t sk_model_params(const sk_model *m, size_t *bytes_by_dtype);
+
+/* ---- text form (text.c; syntax in docs/ir.md) ---- */
+/* Print m as text IR.  Constants with more than 16 elements (64 bytes of raw
+ * data) print as "<N bytes>", which the parser rejects, unless full_values:
+ * then every value is printed (%.9g for f32) and print → parse → print is the
+ * identity, tensor data bit-exact (NaN payloads aside).  Tensors with empty or
+ * duplicate names are printed as "<name>_<id>".  SK_ERR_IO if f fails. */
+sk_status sk_ir_print(const sk_model *m, FILE *f, bool full_values);
+/* Parse text IR (NUL-terminated).  filename (may be NULL) names the text in
+ * messages ("x.skir:3:14: expected ')' after inputs of Add, found 'x'") and
+ * becomes m->source.  On success *out is the caller's (sk_model_free) and has
+ * passed sk_graph_verify; on failure *out is NULL.  Any input gives a model or
+ * an error. */
+sk_status sk_ir_parse(const char *text, const char *filename, sk_model **out);
+/* Read and parse a .skir file (a file with a NUL byte is rejected). */
+sk_status sk_ir_parse_file(const char *path, sk_model **out);
 
 #endif
