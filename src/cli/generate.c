@@ -27,9 +27,9 @@ typedef struct { const sk_tokenizer *tok; } printer;
 static void print_token(void *ctx, int32_t id)
 {
     const printer *p = ctx;
-    char *s = NULL;
-    if (sk_tok_decode(p->tok, &id, 1, false, &s) == SK_OK) { fputs(s, stdout); fflush(stdout); }
-    free(s);
+    size_t len;   /* raw bytes: a character split across tokens prints whole once both are out */
+    const char *s = sk_tok_id_to_bytes(p->tok, id, &len);
+    if (s) { fwrite(s, 1, len, stdout); fflush(stdout); }
 }
 
 int cmd_generate(int argc, char **argv)
