@@ -68,6 +68,35 @@ int64_t sk_rt_get_i(const sk_rtensor *t, int64_t i);
 void sk_rt_set_shape(sk_rtensor *t, sk_dtype dt, int rank, const int64_t *dims);
 /* normalise a possibly negative axis against rank; false if out of range */
 bool sk_norm_axis(int64_t *axis, int rank);
+/* Record "node 'NAME' (Op): <message>" and return st. */
+sk_status sk_kerr(const sk_kctx *k, sk_status st, const char *fmt, ...) SK_PRINTF(3, 4);
+/* Inputs 0..n_req-1 and output 0 are present (an absent required input is the model's error). */
+sk_status sk_kcheck(const sk_kctx *k, int n_req);
+/* The integers of input idx when it is present — it must then be constant (is_const), of an integer
+ * dtype and rank ≤ 1 — else of the INTS attribute attr (may be NULL); *n = -1 when there is neither.
+ * At most max values.  `what` names the input in errors ("shape" → "shape input is not constant"). */
+sk_status sk_kints(const sk_kctx *k, int idx, const char *attr, const char *what, int64_t *v, int max, int *n);
+/* fn(ctx, lo, hi) over contiguous ranges covering [0, n), one range per thread of k->pool but no
+ * range shorter than grain items (so small n runs inline on the caller). */
+void sk_kpar(const sk_kctx *k, int64_t n, int64_t grain, void (*fn)(void *ctx, int64_t lo, int64_t hi), void *ctx);
+
+/* Strided N-d loops: a contiguous output of shape dims and up to 3 operands read through element
+ * strides (0 = broadcast along that dim, negative = reversed).  sk_nd_run calls
+ *   row(ctx, pos, off, step, n)
+ * for runs of n ≤ dims[rank-1] outputs starting at output element pos, operand j's first element at
+ * element offset off[j] and its next ones step[j] apart.  Runs are split across k->pool by grain. */
+typedef struct sk_nd {
+    int rank, nops;
+    int64_t dims[SK_MAX_RANK];
+    int64_t st[3][SK_MAX_RANK];
+} sk_nd;
+typedef void (*sk_nd_row)(void *ctx, int64_t pos, const int64_t *off, const int64_t *step, int64_t n);
+void sk_nd_init(sk_nd *it, int rank, const int64_t *dims);
+/* Add operand t, numpy-broadcast (right-aligned) to the loop's dims; returns its index. */
+int sk_nd_bcast(sk_nd *it, const sk_rtensor *t);
+/* Drop size-1 dims and merge neighbours across which every operand is contiguous. */
+void sk_nd_coalesce(sk_nd *it);
+void sk_nd_run(const sk_kctx *k, const sk_nd *it, int64_t grain, sk_nd_row row, void *ctx);
 
 /* ---- sessions ---- */
 typedef struct sk_session_opts {
