@@ -21,12 +21,14 @@ sk_status sk_model_load(const char *path, sk_model **out)
     else if (!strcmp(ext, ".onnx"))
         st = sk_onnx_load(path, &m);
     else if (!strcmp(ext, ".skm"))
-        st = sk_err(SK_ERR_UNSUPPORTED, "%s: .skm loading not built yet", path);
+        st = sk_skm_load(path, &m);
+    else if (!strcmp(ext, ".skir"))
+        st = sk_ir_parse_file(path, &m);
     else if (!sk_file_exists(path))
         st = sk_err(SK_ERR_IO, "%s: no such file or directory", path);
     else
         st = sk_err(SK_ERR_UNSUPPORTED, "%s: unknown model kind (expected a .onnx file, a .skm file, a .safetensors "
-                    "file with config.json beside it, or a Hugging Face folder)", path);
+                    "file with config.json beside it, a Hugging Face folder, or a .skir text IR file)", path);
     if (st) { sk_model_free(m); return st; }
     if ((st = sk_graph_verify(&m->g))) {
         sk_err_prefix(st, "%s: imported graph is invalid", path);

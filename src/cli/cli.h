@@ -23,5 +23,14 @@ int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_ir(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_passes(int argc, char **argv);
+
+/* Load MODEL for a command: a .skir file through the text IR parser, anything
+ * else through sk_model_load.  *out is the caller's. (ir.c) */
+sk_status cli_load_model(const char *path, sk_model **out);
 
 #endif

@@ -12,6 +12,11 @@ static const command commands[] = {
     {"eval", cmd_eval, "accuracy (labelled JSONL) or perplexity (raw text) in shrink's runtime"},
     {"bench", cmd_bench, "latency percentiles, tokens/s and peak memory of a model"},
     {"generate", cmd_generate, "continue a prompt with a GPT-2 model (KV cache, greedy or top-k)"},
+    {"inspect", cmd_inspect, "architecture, parameters, bytes by dtype, op histogram, inputs and outputs"},
+    {"ir", cmd_ir, "print a model as text IR (ir dump), or check a .skir file (ir check)"},
+    {"convert", cmd_convert, "write a model as a .skm artifact (weights, metadata, tokenizer, checksums)"},
+    {"quantize", cmd_quantize, "int8 (W8A8, SmoothQuant) or int4 (RTN, GPTQ, AWQ) quantization of linear layers"},
+    {"passes", cmd_passes, "list the passes (built-in and --plugin) with their parameters"},
     {"version", cmd_version, "print the version and the CPU features in use"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -303,6 +303,8 @@ void sk_model_free(sk_model *m)
     sk_free(m->prov);
     for (int i = 0; i < m->n_maps; i++) sk_munmap(m->maps[i].addr, m->maps[i].len);
     sk_free(m->maps);
+    for (int i = 0; i < m->n_files; i++) { sk_free(m->files[i].name); sk_free(m->files[i].data); }
+    sk_free(m->files);
     sk_free(m);
 }
 
@@ -313,7 +315,26 @@ sk_status sk_model_add_prov(sk_model *m, const char *pass, const char *params_js
     m->prov = p;
     p[m->n_prov].pass = sk_strdup(pass);
     p[m->n_prov].params_json = sk_strdup(params_json ? params_json : "{}");
+    if (!p[m->n_prov].pass || !p[m->n_prov].params_json) {
+        sk_free(p[m->n_prov].pass);
+        sk_free(p[m->n_prov].params_json);
+        return SK_ERR_NOMEM;
+    }
     m->n_prov++;
+    return SK_OK;
+}
+
+sk_status sk_model_add_file(sk_model *m, const char *name, const void *data, size_t len)
+{
+    if (len == SIZE_MAX) return sk_err(SK_ERR_NOMEM, "file '%s': too large", name);
+    sk_blob *f = sk_realloc(m->files, (size_t)(m->n_files + 1) * sizeof *f);
+    if (!f) return SK_ERR_NOMEM;
+    m->files = f;
+    char *nm = sk_strdup(name), *d = sk_malloc(len + 1);
+    if (!nm || !d) { sk_free(nm); sk_free(d); return SK_ERR_NOMEM; }
+    if (len) memcpy(d, data, len);
+    d[len] = 0;
+    f[m->n_files++] = (sk_blob){nm, d, len};
     return SK_OK;
 }
 

@@ -22,6 +22,7 @@ typedef enum sk_dtype {
     SK_DT_UNDEF = 0,
     SK_DT_F32, SK_DT_F16, SK_DT_BF16, SK_DT_F64,
     SK_DT_I64, SK_DT_I32, SK_DT_I16, SK_DT_I8, SK_DT_U8, SK_DT_BOOL,
+    SK_DT_Q4,      /* unsigned 4-bit, two per byte, element 2i in the low nibble of byte i */
     SK_DT_COUNT
 } sk_dtype;
 
@@ -78,6 +79,14 @@ int sk_op_from_name(const char *name);
  *   LINEAR(x, W, b?)                  y = x·Wᵀ + b; x [..., K]; W [N, K] when attr wt = 1 (default,
  *                                     nn.Linear), [K, N] when wt = 0 (Conv1D / ONNX MatMul);
  *                                     attr act "" | "relu" | "gelu" | "gelu_tanh" | "tanh" applied after the bias
+ *   LINEAR(x, W, b, scales, zeros?)   quantized weights (always wt = 1, W [N, K]), attrs bits, group:
+ *                                       bits 8: W i8, w = scale·q; scales f32 [N] (group = K, per output
+ *                                               channel) or [N, K/group]; zeros absent (symmetric);
+ *                                               attr act_bits 8 = W8A8: activations quantized per row at
+ *                                               run time, integer dot products; 0 = weight-only
+ *                                       bits 4: W q4 [N, K], w = scale·(q − zero); scales f32 [N, K/group];
+ *                                               zeros u8 [N, K/group] (0..15; absent = 8, symmetric)
+ *                                     K % group == 0; b may be absent (-1) while scales is present
  *   ATTENTION(q, k, v, mask?)         q,k,v [B, S, H]; heads split inside; attrs num_heads, causal (0/1),
  *                                     scale (0 = 1/sqrt(H/num_heads)); mask [B, S_kv], nonzero = attend;
  *                                     out [B, S, H] (before the output projection)
@@ -197,6 +206,12 @@ typedef struct sk_prov {    /* one provenance entry: a pass that ran and its par
 
 typedef struct sk_mapping { void *addr; size_t len; } sk_mapping;
 
+typedef struct sk_blob {    /* a named file held in memory, owned by the model */
+    char *name;             /* "vocab.txt" */
+    void *data;             /* len bytes, followed by a NUL not counted in len */
+    size_t len;
+} sk_blob;
+
 struct sk_model {
     sk_graph g;
     sk_arch arch;
@@ -204,20 +219,24 @@ struct sk_model {
     char *tokenizer_dir;    /* folder with vocab.txt or vocab.json + merges.txt, or NULL */
     sk_prov *prov; int n_prov;
     sk_mapping *maps; int n_maps;   /* mmapped files that tensor data points into */
+    sk_blob *files; int n_files;    /* tokenizer files embedded in the model (.skm); used before tokenizer_dir */
 };
 
 sk_model *sk_model_new(void);      /* NULL on OOM (error set) */
 sk_status sk_model_add_prov(sk_model *m, const char *pass, const char *params_json);
 sk_status sk_model_add_map(sk_model *m, void *addr, size_t len);
+/* Append a copy of len bytes as the embedded file name (SK_ERR_NOMEM on failure). */
+sk_status sk_model_add_file(sk_model *m, const char *name, const void *data, size_t len);
 /* Sum of element counts of weight tensors, and bytes by dtype (array of SK_DT_COUNT). */
 int64_t sk_model_params(const sk_model *m, size_t *bytes_by_dtype);
 
 /* ---- text form (text.c; syntax in docs/ir.md) ---- */
 /* Print m as text IR.  Constants with more than 16 elements (64 bytes of raw
  * data) print as "<N bytes>", which the parser rejects, unless full_values:
- * then every value is printed (%.9g for f32) and print → parse → print is the
- * identity, tensor data bit-exact (NaN payloads aside).  Tensors with empty or
- * duplicate names are printed as "<name>_<id>".  SK_ERR_IO if f fails. */
+ * then every value is printed (floats as the shorter of %.7g / %.9g that
+ * reads back exactly) and print → parse → print is the identity, tensor data
+ * bit-exact (NaN payloads aside).  Tensors with empty or duplicate names are
+ * printed as "<name>_<id>".  SK_ERR_IO if f fails. */
 sk_status sk_ir_print(const sk_model *m, FILE *f, bool full_values);
 /* Parse text IR (NUL-terminated).  filename (may be NULL) names the text in
  * messages ("x.skir:3:14: expected ')' after inputs of Add, found 'x'") and
