@@ -53,6 +53,65 @@ sk_status sk_onnx_load(const char *path, sk_model **out);
  * exist.  buf is only read during the call. */
 sk_status sk_onnx_load_mem(const void *buf, size_t len, const char *path, sk_model **out);
 
+/* ---- ONNX export (formats/onnx_export.c) ----
+ *
+ * sk_onnx_save writes m as an ONNX model that onnxruntime runs.  Primitive
+ * ops are written as their ONNX op, in the form the target opset spells them
+ * (axes as attribute or input, Split sizes, ...).  Fused ops become standard
+ * ONNX:
+ *   LAYERNORM       LayerNormalization
+ *   SKIP_LAYERNORM  Add (x + skip, + bias) → LayerNormalization
+ *   GELU            Div, Erf, Add, Mul, Mul (approximate "none") or
+ *                   Mul, Mul, Mul, Add, Mul, Tanh, Add, Mul, Mul ("tanh");
+ *                   the Gelu op itself from opset 20
+ *   LINEAR f32      Gemm when x is 2-D, else MatMul with W as [K, N] (Wᵀ
+ *                   stored when wt = 1; a Transpose node when W is also used
+ *                   as it is, e.g. a head tied to the embedding) + Add bias;
+ *                   then the activation
+ *   LINEAR int8     weights int8 [K, N] → DequantizeLinear (per channel,
+ *                   axis 1; grouped scales: blocked DequantizeLinear from
+ *                   opset 21, else Cast·Mul) → MatMul/Gemm.  W8A8 (act_bits
+ *                   8) with int8_form 1 and per-channel scales instead:
+ *                   DynamicQuantizeLinear → MatMulInteger → Cast → Mul by
+ *                   x_scale·w_scale (onnxruntime's quantize_dynamic form;
+ *                   activations per tensor u8, where shrink quantizes per
+ *                   row).  With int8_form 0 a W8A8 layer's activations stay
+ *                   f32 in the file (QDQ activations need calibrated static
+ *                   scales).  Note: onnxruntime's optimizer turns
+ *                   DequantizeLinear → MatMul into MatMulNBits with int8
+ *                   activations per block (its session option
+ *                   session.qdq_matmulnbits_accuracy_level, default 4); set
+ *                   it to 1 to run weight-only layers with f32 activations.
+ *   LINEAR int4     com.microsoft MatMulNBits (bits 4, block_size = the
+ *                   group, or its largest power-of-two divisor ≤ 256 with the
+ *                   scales repeated; accuracy_level 4), B = W's bytes as they
+ *                   are, zero points packed two per byte, bias as input 5
+ *   ATTENTION       Reshape/Transpose to heads, MatMul, Mul scale, causal
+ *                   Where over a constant lower-triangular [max_pos, max_pos]
+ *                   mask sliced to [S, T] (a Range/Greater mask when
+ *                   max_pos is unknown or above 4096), padding mask as
+ *                   (1 − mask)·finfo(f32).min broadcast [B, 1, 1, T],
+ *                   Softmax, MatMul, Transpose/Reshape back
+ * Graph inputs and outputs keep their symbolic dims (dim_names), so batch
+ * and sequence stay dynamic.  Initializers are raw little-endian data;
+ * when their total exceeds 1.8 GB (or o->external_data > 0) tensors of
+ * 1 kB or more go to "<path>.data" beside the file (ONNX external data,
+ * offsets aligned to 64 bytes, 64 kB for tensors of 1 MB or more).  Both
+ * files are written atomically; without o->force an existing path (or
+ * data file) is refused before anything is written.  Provenance and the
+ * arch go to metadata_props ("shrink.provenance", "shrink.arch").
+ * Unsupported input (an opset outside 17..21, an int4 group with no power of
+ * two ≥ 16 dividing it, ...) is an error naming the node.  m is only read.
+ * o may be NULL (defaults). */
+typedef struct sk_onnx_save_opts {
+    bool force;          /* replace existing files */
+    int int8_form;       /* W8A8 layers: 0 = QDQ (weights dequantized, activations f32), 1 = dynamic MatMulInteger */
+    int opset;           /* default-domain opset, 17..21; 0 = 17 */
+    int external_data;   /* 0 = when initializers exceed 1.8 GB, 1 = always, -1 = never (fails past 2 GB) */
+} sk_onnx_save_opts;
+
+sk_status sk_onnx_save(const sk_model *m, const char *path, const sk_onnx_save_opts *o);
+
 /* ---- safetensors (formats/safetensors.c) ---- */
 /* One tensor of a safetensors file.  data points into the file's mapping
  * (read-only, not necessarily aligned) and lives as long as the mapping. */

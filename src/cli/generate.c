@@ -59,8 +59,8 @@ int cmd_generate(int argc, char **argv)
     int n, n_out, rc = 0;
     sk_status st = sk_model_load(path, &m);
     if (st) return cli_fail(st);
-    if (!m->tokenizer_dir) { st = sk_err(SK_ERR_INVALID, "%s: no tokenizer (vocab.json + merges.txt) beside the model", path); goto fail; }
-    if ((st = sk_tok_load_dir(m->tokenizer_dir, &tok))) goto fail;
+    if (!sk_model_has_tokenizer(m)) { st = sk_err(SK_ERR_INVALID, "%s: no tokenizer (vocab.json + merges.txt) beside the model", path); goto fail; }
+    if ((st = sk_model_tokenizer(m, &tok))) goto fail;
     if ((st = sk_tok_encode(tok, prompt, false, 0, &ids, &n))) goto fail;
     printer p = {tok};
     o.on_token = print_token;

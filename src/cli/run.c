@@ -99,8 +99,8 @@ int cmd_run(int argc, char **argv)
         if ((st = sk_session_set_input(s, name, (sk_dtype)a->dtype, a->rank, a->dims, a->data))) goto fail;
     }
     if (text) {
-        if (!m->tokenizer_dir) { st = sk_err(SK_ERR_INVALID, "%s: no tokenizer files beside the model (vocab.txt or vocab.json + merges.txt)", model_path); goto fail; }
-        if ((st = sk_tok_load_dir(m->tokenizer_dir, &tok))) goto fail;
+        if (!sk_model_has_tokenizer(m)) { st = sk_err(SK_ERR_INVALID, "%s: no tokenizer files beside the model (vocab.txt or vocab.json + merges.txt)", model_path); goto fail; }
+        if ((st = sk_model_tokenizer(m, &tok))) goto fail;
         int n = 0;
         if (!max_len) max_len = m->arch.max_pos > 0 ? m->arch.max_pos : 0;
         if ((st = sk_tok_encode(tok, text, true, max_len, &ids, &n))) goto fail;

@@ -93,12 +93,12 @@ sk_status sk_eval_accuracy(const sk_model *m, const char *path, const sk_eval_op
         int label = lab->valueint;
         if (cJSON_IsString(txt)) {
             if (!tok) {
-                if (!m->tokenizer_dir) {
+                if (!sk_model_has_tokenizer(m)) {
                     cJSON_Delete(j);
                     st = sk_err(SK_ERR_INVALID, "%s: text examples need a tokenizer beside the model", path);
                     goto done;
                 }
-                if ((st = sk_tok_load_dir(m->tokenizer_dir, &tok))) { cJSON_Delete(j); goto done; }
+                if ((st = sk_model_tokenizer(m, &tok))) { cJSON_Delete(j); goto done; }
             }
             int32_t *ids;
             int n;
@@ -167,7 +167,7 @@ sk_status sk_eval_perplexity(const sk_model *m, const char *path, const sk_eval_
 {
     memset(r, 0, sizeof *r);
     strcpy(r->metric, "perplexity");
-    if (!m->tokenizer_dir) return sk_err(SK_ERR_INVALID, "%s: perplexity needs a tokenizer beside the model", path);
+    if (!sk_model_has_tokenizer(m)) return sk_err(SK_ERR_INVALID, "%s: perplexity needs a tokenizer beside the model", path);
     int n_ctx = o->n_ctx ? o->n_ctx : (m->arch.max_pos > 0 && m->arch.max_pos < 128 ? m->arch.max_pos : 128);
     if (n_ctx < 2 || (m->arch.max_pos > 0 && n_ctx > m->arch.max_pos))
         return sk_err(SK_ERR_INVALID, "n_ctx %d outside [2, %d]", n_ctx, m->arch.max_pos);
@@ -180,7 +180,7 @@ sk_status sk_eval_perplexity(const sk_model *m, const char *path, const sk_eval_
     int32_t *ids = NULL;
     int64_t *win = NULL;
     int n = 0;
-    if ((st = sk_tok_load_dir(m->tokenizer_dir, &tok))) goto done;
+    if ((st = sk_model_tokenizer(m, &tok))) goto done;
     if ((st = sk_tok_encode(tok, text, false, 0, &ids, &n))) goto done;
     long windows = n / n_ctx;
     if (o->limit && windows > o->limit) windows = o->limit;

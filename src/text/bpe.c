@@ -258,25 +258,39 @@ sk_status sk_tok_load_bpe_opts(const char *vocab_json, const char *merges_txt, c
                                sk_tokenizer **out)
 {
     *out = NULL;
+    char *vdata = NULL, *mdata = NULL;
+    size_t vlen, mlen;
+    sk_status st = sk_tok_read(vocab_json, &vdata, &vlen);
+    if (!st) st = sk_tok_read(merges_txt, &mdata, &mlen);
+    if (!st) st = sk_tok_bpe_mem(vocab_json, vdata, vlen, merges_txt, mdata, mlen, o, out);
+    sk_free(vdata);
+    sk_free(mdata);
+    return st;
+}
+
+sk_status sk_tok_bpe_mem(const char *vocab_json, const char *vdata, size_t vlen,
+                         const char *merges_txt, const char *mdata, size_t mlen,
+                         const sk_tok_opts *o, sk_tokenizer **out)
+{
+    *out = NULL;
     sk_tok_opts def;
     if (!o) {
         sk_tok_opts_default(&def);
         o = &def;
     }
+    if (vlen > SK_TOK_MAX_FILE || mlen > SK_TOK_MAX_FILE)
+        return sk_err(SK_ERR_FORMAT, "%s: %zu bytes, more than a vocabulary file may hold (%u MB)",
+                      vlen > SK_TOK_MAX_FILE ? vocab_json : merges_txt, vlen > SK_TOK_MAX_FILE ? vlen : mlen,
+                      SK_TOK_MAX_FILE >> 20);
     sk_tokenizer *t;
     sk_status st = sk_tok_new(SK_TOK_BPE, &t);
     if (st) return st;
-    char *data = NULL;
-    size_t len;
-    if (!(st = sk_tok_read(vocab_json, &data, &len))) st = parse_vocab(t, vocab_json, data, len);
-    sk_free(data);
-    data = NULL;
+    st = parse_vocab(t, vocab_json, vdata, vlen);
     for (int b = 0; !st && b < 256; b++) {
         char c = (char)b;
         st = intern(t, &c, 1, &t->byte_sym[b]);
     }
-    if (!st && !(st = sk_tok_read(merges_txt, &data, &len))) st = parse_merges(t, merges_txt, data, len);
-    sk_free(data);
+    if (!st) st = parse_merges(t, merges_txt, mdata, mlen);
     if (!st) st = sk_tok_set_specials(t, o, bpe_defaults);
     /* without an unknown token every symbol encoding can make must be a token */
     if (!st && t->special[SK_TOK_UNK] < 0) {

@@ -57,7 +57,26 @@ sk_status sk_tok_load_bpe_opts(const char *vocab_json, const char *merges_txt, c
  * (WordPiece); options from tokenizer_config.json and special_tokens_map.json
  * when present. */
 sk_status sk_tok_load_dir(const char *dir, sk_tokenizer **out);
+/* A tokenizer file held in memory (e.g. embedded in a .skm), named as in a
+ * checkpoint folder: "vocab.txt", "vocab.json", "merges.txt",
+ * "tokenizer_config.json", "special_tokens_map.json". */
+typedef struct sk_tok_file {
+    const char *name;
+    const void *data;    /* len bytes, not necessarily NUL-terminated; borrowed during the call */
+    size_t len;
+} sk_tok_file;
+/* Load from n such files exactly as sk_tok_load_dir would from a folder
+ * holding them (other names are ignored; of two with one name the first
+ * counts).  where names them in messages: "m.skm: embedded vocab.txt: line 3: ...". */
+sk_status sk_tok_load_mem(const char *where, const sk_tok_file *files, int n, sk_tokenizer **out);
 void sk_tok_free(sk_tokenizer *t);
+
+/* The tokenizer of a model (model_tok.c): the files embedded in it (a model
+ * loaded from a .skm, m->files) when there are any, else those in
+ * m->tokenizer_dir.  SK_ERR_INVALID naming m->source when it has neither;
+ * sk_model_has_tokenizer says beforehand.  *out is the caller's. */
+bool sk_model_has_tokenizer(const sk_model *m);
+sk_status sk_model_tokenizer(const sk_model *m, sk_tokenizer **out);
 
 sk_tok_kind sk_tok_kind_of(const sk_tokenizer *t);
 /* Ids run over [0, vocab_size) (some may be unused if the file skips them). */

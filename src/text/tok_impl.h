@@ -87,6 +87,14 @@ sk_status sk_tok_set_specials(sk_tokenizer *t, const sk_tok_opts *o, const char 
 /* 1-based line number of byte offset off in data */
 int sk_tok_line_of(const char *data, size_t off);
 
+/* wordpiece.c / bpe.c: build a tokenizer from file contents in memory (not
+ * necessarily NUL-terminated); the labels name the files in messages. */
+sk_status sk_tok_wordpiece_mem(const char *label, const char *data, size_t len, const sk_tok_opts *o,
+                               sk_tokenizer **out);
+sk_status sk_tok_bpe_mem(const char *vocab_label, const char *vdata, size_t vlen,
+                         const char *merges_label, const char *mdata, size_t mlen,
+                         const sk_tok_opts *o, sk_tokenizer **out);
+
 /* wordpiece.c / bpe.c: append the ids of text s[0..n) (valid UTF-8, no special
  * tokens in it) to out, stopping at a word boundary once out->n >= limit. */
 sk_status sk_wp_encode_piece(const sk_tokenizer *t, const char *s, size_t n, sk_tok_ids *out, int limit);

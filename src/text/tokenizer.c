@@ -9,6 +9,7 @@
  */
 #include <cJSON.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "text/tok_impl.h"
@@ -229,7 +230,20 @@ int32_t sk_tok_str_to_id(const sk_tokenizer *t, const char *tok)
     return sk_tok_map_get(&t->str_map, &t->str, tok, strlen(tok));
 }
 
-/* ---- loading from a directory ---- */
+/* ---- loading from a checkpoint's files: a directory, or in memory ---- */
+
+/* The files a checkpoint folder may hold for its tokenizer. */
+enum { F_CONFIG, F_SPECIAL, F_VOCAB_JSON, F_MERGES, F_VOCAB_TXT, N_TOK_FILES };
+static const char *const tok_file_names[N_TOK_FILES] = {
+    "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt",
+};
+
+/* One of them: label names it in messages; data NULL = absent. */
+typedef struct tok_src {
+    char *label;
+    const char *data;
+    size_t len;
+} tok_src;
 
 /* A special token in tokenizer_config.json: "[UNK]", {"content": "[UNK]", ...} or null */
 static sk_status config_token(const char *path, const cJSON *v, const char *key, char **out)
@@ -261,27 +275,21 @@ static sk_status config_bool(const char *path, const cJSON *root, const char *ke
     return SK_OK;
 }
 
-/* Read tokenizer_config.json or special_tokens_map.json if the file exists. */
-static sk_status read_config(const char *dir, const char *name, sk_tok_opts *o, char **special)
+/* Parse tokenizer_config.json or special_tokens_map.json, if present. */
+static sk_status parse_config(const tok_src *f, sk_tok_opts *o, char **special)
 {
     static const char *const keys[SK_TOK_N_SPECIAL] = {
         [SK_TOK_UNK] = "unk_token", [SK_TOK_CLS] = "cls_token", [SK_TOK_SEP] = "sep_token",
         [SK_TOK_PAD] = "pad_token", [SK_TOK_MASK] = "mask_token", [SK_TOK_BOS] = "bos_token",
         [SK_TOK_EOS] = "eos_token",
     };
-    char *path = sk_path_join(dir, name);
-    if (!path) return SK_ERR_NOMEM;
-    if (!sk_file_exists(path)) {
-        sk_free(path);
-        return SK_OK;
-    }
-    char *data;
-    size_t len;
-    sk_status st = sk_tok_read(path, &data, &len);
-    if (st) {
-        sk_free(path);
-        return st;
-    }
+    if (!f->data) return SK_OK;
+    const char *path = f->label, *data = f->data;
+    size_t len = f->len;
+    if (len > SK_TOK_MAX_FILE)
+        return sk_err(SK_ERR_FORMAT, "%s: %zu bytes, more than a tokenizer file may hold (%u MB)",
+                      path, len, SK_TOK_MAX_FILE >> 20);
+    sk_status st = SK_OK;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, false);
     if (!root || !cJSON_IsObject(root)) {
@@ -315,40 +323,79 @@ static sk_status read_config(const char *dir, const char *name, sk_tok_opts *o, 
     }
 done:
     cJSON_Delete(root);
-    sk_free(data);
-    sk_free(path);
+    return st;
+}
+
+/* Build the tokenizer the files describe: vocab.json + merges.txt (BPE) or
+ * vocab.txt (WordPiece), options from the two configs. */
+static sk_status load_files(const char *where, const tok_src *f, sk_tokenizer **out)
+{
+    char *special[SK_TOK_N_SPECIAL] = {0};
+    sk_tok_opts o;
+    sk_tok_opts_default(&o);
+    /* special_tokens_map.json overrides tokenizer_config.json, as in HF */
+    sk_status st = parse_config(&f[F_CONFIG], &o, special);
+    if (!st) st = parse_config(&f[F_SPECIAL], &o, special);
+    for (int k = 0; k < SK_TOK_N_SPECIAL; k++) o.special[k] = special[k];
+    const tok_src *vj = &f[F_VOCAB_JSON], *mt = &f[F_MERGES], *vt = &f[F_VOCAB_TXT];
+    if (!st) {
+        if (vj->data && mt->data)
+            st = sk_tok_bpe_mem(vj->label, vj->data, vj->len, mt->label, mt->data, mt->len, &o, out);
+        else if (vt->data)
+            st = sk_tok_wordpiece_mem(vt->label, vt->data, vt->len, &o, out);
+        else
+            st = sk_err(SK_ERR_IO, "%s: no tokenizer files (vocab.txt, or vocab.json and merges.txt)", where);
+    }
+    for (int k = 0; k < SK_TOK_N_SPECIAL; k++) sk_free(special[k]);
     return st;
 }
 
 sk_status sk_tok_load_dir(const char *dir, sk_tokenizer **out)
 {
     *out = NULL;
-    char *vj = sk_path_join(dir, "vocab.json"), *mt = sk_path_join(dir, "merges.txt");
-    char *vt = sk_path_join(dir, "vocab.txt");
-    char *special[SK_TOK_N_SPECIAL] = {0};
-    sk_tok_opts o;
-    sk_tok_opts_default(&o);
+    tok_src f[N_TOK_FILES] = {{0}};
+    bool have[N_TOK_FILES];
     sk_status st = SK_OK;
-    if (!vj || !mt || !vt) {
-        st = SK_ERR_NOMEM;
-        goto done;
+    for (int i = 0; i < N_TOK_FILES; i++) {
+        if (!(f[i].label = sk_path_join(dir, tok_file_names[i]))) st = SK_ERR_NOMEM;
+        have[i] = f[i].label && sk_file_exists(f[i].label);
     }
-    if (!sk_is_dir(dir)) {
-        st = sk_err(SK_ERR_IO, "%s: not a directory", dir);
-        goto done;
+    if (!st && !sk_is_dir(dir)) st = sk_err(SK_ERR_IO, "%s: not a directory", dir);
+    /* read only the vocabulary files the tokenizer will be made of */
+    if (have[F_VOCAB_JSON] && have[F_MERGES]) have[F_VOCAB_TXT] = false;
+    else have[F_VOCAB_JSON] = have[F_MERGES] = false;
+    for (int i = 0; !st && i < N_TOK_FILES; i++) {
+        char *data;
+        if (have[i] && !(st = sk_tok_read(f[i].label, &data, &f[i].len))) f[i].data = data;
     }
-    /* special_tokens_map.json overrides tokenizer_config.json, as in HF */
-    if ((st = read_config(dir, "tokenizer_config.json", &o, special))) goto done;
-    if ((st = read_config(dir, "special_tokens_map.json", &o, special))) goto done;
-    for (int k = 0; k < SK_TOK_N_SPECIAL; k++) o.special[k] = special[k];
-    if (sk_file_exists(vj) && sk_file_exists(mt)) st = sk_tok_load_bpe_opts(vj, mt, &o, out);
-    else if (sk_file_exists(vt)) st = sk_tok_load_wordpiece_opts(vt, &o, out);
-    else st = sk_err(SK_ERR_IO, "%s: no tokenizer files (vocab.txt, or vocab.json and merges.txt)", dir);
-done:
-    for (int k = 0; k < SK_TOK_N_SPECIAL; k++) sk_free(special[k]);
-    sk_free(vj);
-    sk_free(mt);
-    sk_free(vt);
+    if (!st) st = load_files(dir, f, out);
+    for (int i = 0; i < N_TOK_FILES; i++) {
+        sk_free(f[i].label);
+        sk_free((char *)f[i].data);
+    }
+    return st;
+}
+
+sk_status sk_tok_load_mem(const char *where, const sk_tok_file *files, int n, sk_tokenizer **out)
+{
+    *out = NULL;
+    tok_src f[N_TOK_FILES] = {{0}};
+    sk_status st = SK_OK;
+    for (int i = 0; !st && i < N_TOK_FILES; i++) {
+        int k = 0;
+        while (k < n && strcmp(files[k].name, tok_file_names[i])) k++;
+        if (k == n) continue;
+        size_t cap = strlen(where) + strlen(files[k].name) + 16;
+        if (!(f[i].label = sk_malloc(cap))) {
+            st = SK_ERR_NOMEM;
+            break;
+        }
+        snprintf(f[i].label, cap, "%s: embedded %s", where, files[k].name);
+        f[i].data = files[k].data ? files[k].data : "";
+        f[i].len = files[k].len;
+    }
+    if (!st) st = load_files(where, f, out);
+    for (int i = 0; i < N_TOK_FILES; i++) sk_free(f[i].label);
     return st;
 }
 

@@ -72,22 +72,31 @@ static sk_status parse_vocab(sk_tokenizer *t, const char *path, const char *data
 sk_status sk_tok_load_wordpiece_opts(const char *vocab_txt, const sk_tok_opts *o, sk_tokenizer **out)
 {
     *out = NULL;
+    char *data;
+    size_t len;
+    sk_status st = sk_tok_read(vocab_txt, &data, &len);
+    if (st) return st;
+    st = sk_tok_wordpiece_mem(vocab_txt, data, len, o, out);
+    sk_free(data);
+    return st;
+}
+
+sk_status sk_tok_wordpiece_mem(const char *label, const char *data, size_t len, const sk_tok_opts *o,
+                               sk_tokenizer **out)
+{
+    *out = NULL;
     sk_tok_opts def;
     if (!o) {
         sk_tok_opts_default(&def);
         o = &def;
     }
-    char *data;
-    size_t len;
-    sk_status st = sk_tok_read(vocab_txt, &data, &len);
-    if (st) return st;
+    if (len > SK_TOK_MAX_FILE)
+        return sk_err(SK_ERR_FORMAT, "%s: %zu bytes, more than a vocabulary file may hold (%u MB)",
+                      label, len, SK_TOK_MAX_FILE >> 20);
     sk_tokenizer *t;
-    if ((st = sk_tok_new(SK_TOK_WORDPIECE, &t))) {
-        sk_free(data);
-        return st;
-    }
-    st = parse_vocab(t, vocab_txt, data, len);
-    sk_free(data);
+    sk_status st = sk_tok_new(SK_TOK_WORDPIECE, &t);
+    if (st) return st;
+    st = parse_vocab(t, label, data, len);
     if (!st) {
         t->n_vocab = t->str.n;
         t->used = sk_malloc((size_t)t->n_vocab);
@@ -98,7 +107,7 @@ sk_status sk_tok_load_wordpiece_opts(const char *vocab_txt, const sk_tok_opts *o
     if (!st) st = sk_tok_set_specials(t, o, wp_defaults);
     if (!st && t->special[SK_TOK_UNK] < 0) {
         const char *unk = o->special[SK_TOK_UNK] ? o->special[SK_TOK_UNK] : wp_defaults[SK_TOK_UNK];
-        st = sk_err(SK_ERR_FORMAT, "%s: the unknown token '%s' is not in the vocabulary", vocab_txt, unk);
+        st = sk_err(SK_ERR_FORMAT, "%s: the unknown token '%s' is not in the vocabulary", label, unk);
     }
     if (st) {
         sk_tok_free(t);

@@ -420,7 +420,7 @@ static void test_gpt2_import(void)
     expect_load("no weights", tpath("g"), "no model.safetensors");
     write_text(tpath("x.bin"), "hello");
     expect_load("unknown kind", tpath("x.bin"), "unknown model kind");
-    expect_load(".skm", tpath("x.skm"), ".skm loading not built yet");
+    expect_load(".skm", tpath("x.skm"), "x.skm: No such file or directory");
     expect_load("missing path", tpath("nothing"), "no such file");
 }
 
