@@ -83,7 +83,8 @@ int sk_op_from_name(const char *name);
  *                                       bits 8: W i8, w = scale·q; scales f32 [N] (group = K, per output
  *                                               channel) or [N, K/group]; zeros absent (symmetric);
  *                                               attr act_bits 8 = W8A8: activations quantized per row at
- *                                               run time, integer dot products; 0 = weight-only
+ *                                               run time, integer dot products; 0 = weight-only;
+ *                                               absent = 8 (also for bits 4)
  *                                       bits 4: W q4 [N, K], w = scale·(q − zero); scales f32 [N, K/group];
  *                                               zeros u8 [N, K/group] (0..15; absent = 8, symmetric)
  *                                     K % group == 0; b may be absent (-1) while scales is present

@@ -48,6 +48,9 @@ struct sk_session {
     void *scratch; size_t scratch_bytes;
     void **state;            /* per graph node */
     int64_t past;
+    sk_session_observer obs; /* calibration hook (sk_session_set_observer) */
+    void *obs_ctx;
+    int stop;                /* last node to run, -1 = all */
 };
 
 static const char *in_name(const sk_session *s, const rinput *ri) { return s->g->tensors[ri->tid].name; }
@@ -59,6 +62,7 @@ sk_status sk_session_new(const sk_model *m, const sk_session_opts *o, sk_session
     if (!s) return SK_ERR_NOMEM;
     s->m = m;
     s->g = &m->g;
+    s->stop = -1;
     if (o) s->o = *o;
     if (s->o.threads <= 0) s->o.threads = sk_default_threads();
     if (s->o.max_pos <= 0) s->o.max_pos = m->arch.max_pos > 0 ? m->arch.max_pos : 1024;
@@ -80,7 +84,8 @@ sk_status sk_session_new(const sk_model *m, const sk_session_opts *o, sk_session
         else if (!strcmp(nm, "token_type_ids")) ri->fill = 2;
         else if (!strcmp(nm, "position_ids")) ri->fill = 3;
     }
-    openblas_set_num_threads(s->o.threads);
+    /* kernels split BLAS calls across our pool (sk_sgemm_pool): OpenBLAS itself runs one thread */
+    openblas_set_num_threads(getenv("SHRINK_BLAS_THREADS") ? atoi(getenv("SHRINK_BLAS_THREADS")) : 1);
     *out = s;
     return SK_OK;
 }
@@ -414,6 +419,7 @@ sk_status sk_session_run(sk_session *s)
     if ((st = load_inputs(s))) return st;
     for (int i = 0; i < s->n_plan; i++) {
         const rnode *r = &s->plan[i];
+        if (s->stop >= 0 && r->node > s->stop) return SK_OK;   /* calibration: the rest is not needed */
         const sk_node *n = &s->g->nodes[r->node];
         sk_kctx k;
         kctx_init(s, &k, n, r->in, r->out);
@@ -421,6 +427,7 @@ sk_status sk_session_run(sk_session *s)
         k.scratch_need = r->scratch_need;
         k.state = &s->state[r->node];
         if ((st = sk_kern_table[n->op](&k))) return st;
+        if (s->obs) s->obs(s->obs_ctx, r->node, &k);
     }
     if (s->o.kv_cache) {
         int64_t b, sq;
@@ -447,7 +454,17 @@ int64_t sk_session_past(const sk_session *s) { return s->past; }
 void sk_session_reset(sk_session *s)
 {
     s->past = 0;
-    for (int i = 0; i < s->g->n_nodes; i++) { sk_free(s->state[i]); s->state[i] = NULL; }
+    /* only the KV caches go; other state (packed quantized weights) stays valid */
+    for (int i = 0; i < s->g->n_nodes; i++)
+        if (s->g->nodes[i].op == SK_OP_ATTENTION) { sk_free(s->state[i]); s->state[i] = NULL; }
 }
 
 size_t sk_session_arena_bytes(const sk_session *s) { return s->arena_bytes; }
+
+void sk_session_set_observer(sk_session *s, sk_session_observer fn, void *ctx)
+{
+    s->obs = fn;
+    s->obs_ctx = ctx;
+}
+
+void sk_session_set_stop(sk_session *s, int node) { s->stop = node < 0 ? -1 : node; }
