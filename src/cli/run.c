@@ -3,6 +3,8 @@
  * Inputs come from .npy files (--input NAME=FILE.npy) or from text tokenized
  * by the model's own tokenizer (--text).  Outputs go to DIR/NAME.npy (--out)
  * and/or stdout as JSON (--json); otherwise a short summary is printed.
+ * --passes runs passes (fuse, fold, ...) over the model first, in memory;
+ * --save writes the model as it then is (to bench or ship the fused graph).
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/cli.h"
+#include "formats.h"
+#include "pipeline/pipeline.h"
 #include "runtime/runtime.h"
 #include "text/text.h"
 
@@ -17,17 +21,22 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: shrink run MODEL [--input NAME=FILE.npy]... [--text TEXT] [--out DIR] [--json] [--threads N]\n"
+            "                  [--passes PASS[,PASS...]] [--save OUT [--force]]\n"
             "\n"
             "Run MODEL (.onnx, .skm, .safetensors with config.json, or a Hugging Face folder) once.\n"
             "\n"
             "  --input NAME=FILE.npy  bind graph input NAME to a NumPy array (repeatable; any dtype the input takes)\n"
             "  --text TEXT            tokenize TEXT with the model's tokenizer and bind input_ids\n"
             "                         (attention_mask / token_type_ids / position_ids get their defaults)\n"
-            "  --max-len N            truncate the tokenized text to N tokens (default: the model's max positions)\n"
+            "  --max-len N            truncate the tokenized text to N tokens (default: the tokenizer's model_max_length, else the model's max positions)\n"
             "  --out DIR              write each output as DIR/NAME.npy (DIR is created)\n"
             "  --json                 print the outputs as one JSON object {name: {dtype, shape, data}}\n"
             "  --force                overwrite existing files in DIR\n"
             "  --threads N            threads (default: all cores, or SHRINK_THREADS)\n"
+            "  --passes P[,P...]      run these passes over the model first, in memory (NAME or NAME=JSON\n"
+            "                         each, e.g. fuse); their summaries go to stderr\n"
+            "  --save OUT             write the model after the passes to OUT (.skm, .onnx or .skir text IR);\n"
+            "                         without --input / --text nothing is run\n"
             "\n"
             "example: shrink run samples/zoo/bert-fortunes --text \"Never trust a computer you can't throw.\"\n");
 }
@@ -52,7 +61,7 @@ static cJSON *tensor_json(const sk_rtensor *t)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *model_path = NULL, *out_dir = NULL, *text = NULL;
+    const char *model_path = NULL, *out_dir = NULL, *text = NULL, *passes = NULL, *save = NULL;
     bool json = false, force = false;
     int threads = 0, max_len = 0;
     const char *inputs[64];
@@ -67,6 +76,8 @@ int cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--out") && i + 1 < argc) out_dir = argv[++i];
         else if (!strcmp(a, "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(a, "--max-len") && i + 1 < argc) max_len = atoi(argv[++i]);
+        else if (!strcmp(a, "--passes") && i + 1 < argc) passes = argv[++i];
+        else if (!strcmp(a, "--save") && i + 1 < argc) save = argv[++i];
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--force")) force = true;
         else if (a[0] == '-') return cli_usage("run", "unknown option '%s'", a);
@@ -74,7 +85,11 @@ int cmd_run(int argc, char **argv)
         else return cli_usage("run", "unexpected argument '%s'", a);
     }
     if (!model_path) return cli_usage("run", "missing MODEL");
-    if (!n_inputs && !text) return cli_usage("run", "give --input NAME=FILE.npy or --text TEXT");
+    if (!n_inputs && !text && !save) return cli_usage("run", "give --input NAME=FILE.npy or --text TEXT");
+    const char *sext = save ? sk_path_ext(save) : "";
+    if (save && strcmp(sext, ".skm") && strcmp(sext, ".onnx") && strcmp(sext, ".skir"))
+        return cli_usage("run", "--save wants a .skm, .onnx or .skir file, not '%s'", save);
+    if (save && !force && sk_file_exists(save)) return cli_fail(sk_err(SK_ERR_IO, "%s: already exists (use --force to overwrite)", save));
 
     sk_model *m = NULL;
     sk_session *s = NULL;
@@ -86,6 +101,23 @@ int cmd_run(int argc, char **argv)
     int rc = 0;
     sk_status st = sk_model_load(model_path, &m);
     if (st) return cli_fail(st);
+    if (passes && (st = cli_run_passes(m, passes, false, NULL))) {
+        sk_model_free(m);
+        return st == SK_ERR_USAGE ? cli_usage("run", "%s", sk_errmsg()) : cli_fail(st);
+    }
+    if (save) {
+        if (!strcmp(sext, ".skm")) st = sk_skm_save(m, save, &(sk_skm_opts){.force = force});
+        else if (!strcmp(sext, ".onnx")) st = sk_onnx_save(m, save, &(sk_onnx_save_opts){.force = force});
+        else {
+            sk_afile af;
+            if (!(st = sk_afile_open(&af, save, force)) && (st = sk_ir_print(m, af.f, true))) sk_afile_abort(&af);
+            else if (!st) st = sk_afile_commit(&af);
+        }
+        if (st || (!n_inputs && !text)) {
+            sk_model_free(m);
+            return st ? cli_fail(st) : 0;
+        }
+    }
     sk_session_opts o = {.threads = threads};
     if ((st = sk_session_new(m, &o, &s))) goto fail;
     for (int i = 0; i < n_inputs; i++) {
@@ -102,7 +134,7 @@ int cmd_run(int argc, char **argv)
         if (!sk_model_has_tokenizer(m)) { st = sk_err(SK_ERR_INVALID, "%s: no tokenizer files beside the model (vocab.txt or vocab.json + merges.txt)", model_path); goto fail; }
         if ((st = sk_model_tokenizer(m, &tok))) goto fail;
         int n = 0;
-        if (!max_len) max_len = m->arch.max_pos > 0 ? m->arch.max_pos : 0;
+        if (!max_len) max_len = sk_model_max_len(m, tok);
         if ((st = sk_tok_encode(tok, text, true, max_len, &ids, &n))) goto fail;
         ids64 = malloc((size_t)(n ? n : 1) * sizeof *ids64);
         if (!ids64) { st = sk_err(SK_ERR_NOMEM, "out of memory"); goto fail; }

@@ -102,7 +102,7 @@ sk_status sk_eval_accuracy(const sk_model *m, const char *path, const sk_eval_op
             }
             int32_t *ids;
             int n;
-            int max_len = o->max_len ? o->max_len : (m->arch.max_pos > 0 ? m->arch.max_pos : 512);
+            int max_len = o->max_len ? o->max_len : sk_model_max_len(m, tok);
             if ((st = sk_tok_encode(tok, txt->valuestring, true, max_len, &ids, &n))) { cJSON_Delete(j); goto done; }
             int64_t *p = sk_realloc(ids64, (size_t)(n ? n : 1) * sizeof *p);
             if (!p) { sk_free(ids); cJSON_Delete(j); st = SK_ERR_NOMEM; goto done; }

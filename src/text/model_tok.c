@@ -30,3 +30,10 @@ sk_status sk_model_tokenizer(const sk_model *m, sk_tokenizer **out)
     return sk_err(SK_ERR_INVALID, "%s: no tokenizer (vocab.txt, or vocab.json + merges.txt) beside the model "
                   "or embedded in it", where);
 }
+
+int sk_model_max_len(const sk_model *m, const sk_tokenizer *t)
+{
+    int tl = t ? sk_tok_max_length(t) : 0, mp = m->arch.max_pos > 0 ? m->arch.max_pos : 0;
+    if (tl > 0 && (mp == 0 || tl < mp)) return tl;
+    return mp;
+}

@@ -36,6 +36,8 @@ typedef struct sk_tok_opts {
     bool chinese;            /* WordPiece tokenize_chinese_chars (default true) */
     bool add_prefix_space;   /* BPE: encode " " + text (default false) */
     bool add_bos;            /* BPE add_bos_token: add_special puts <bos> first (default false) */
+    int max_length;          /* model_max_length of tokenizer_config.json: the truncation the model
+                              * was trained with (0 = none given) */
     /* token strings of the special tokens; NULL = the family's default:
      * WordPiece [UNK] [CLS] [SEP] [PAD] [MASK]; BPE <|endoftext|> as unk, bos, eos.
      * A special token absent from the vocabulary has no id.  Borrowed while loading. */
@@ -77,10 +79,15 @@ void sk_tok_free(sk_tokenizer *t);
  * sk_model_has_tokenizer says beforehand.  *out is the caller's. */
 bool sk_model_has_tokenizer(const sk_model *m);
 sk_status sk_model_tokenizer(const sk_model *m, sk_tokenizer **out);
+/* The truncation length for m's text inputs: the tokenizer's model_max_length
+ * when given, capped by the model's max positions; 0 = no limit known. */
+int sk_model_max_len(const sk_model *m, const sk_tokenizer *t);
 
 sk_tok_kind sk_tok_kind_of(const sk_tokenizer *t);
 /* Ids run over [0, vocab_size) (some may be unused if the file skips them). */
 int sk_tok_vocab_size(const sk_tokenizer *t);
+/* The model_max_length the tokenizer's config gives (the default truncation), 0 if none. */
+int sk_tok_max_length(const sk_tokenizer *t);
 int32_t sk_tok_special(const sk_tokenizer *t, sk_tok_special_kind k);   /* -1 if none */
 /* The token as the vocabulary file spells it (BPE: in GPT-2's byte-to-unicode
  * alphabet, "Ġthe"), NULL for an unused or out-of-range id.  Owned by t. */

@@ -75,6 +75,7 @@ struct sk_tokenizer {
     uint32_t merge_mask;
     int n_merges;
     bool add_prefix_space, add_bos;
+    int max_length;           /* model_max_length, 0 = none */
 };
 
 /* tokenizer.c */

@@ -204,6 +204,7 @@ sk_status sk_tok_set_specials(sk_tokenizer *t, const sk_tok_opts *o, const char 
 
 sk_tok_kind sk_tok_kind_of(const sk_tokenizer *t) { return t->kind; }
 int sk_tok_vocab_size(const sk_tokenizer *t) { return t->n_vocab; }
+int sk_tok_max_length(const sk_tokenizer *t) { return t->max_length; }
 
 int32_t sk_tok_special(const sk_tokenizer *t, sk_tok_special_kind k)
 {
@@ -308,7 +309,9 @@ static sk_status parse_config(const tok_src *f, sk_tok_opts *o, char **special)
         st = sk_err(SK_ERR_UNSUPPORTED, "%s: \"do_basic_tokenize\": false is not supported", path);
         goto done;
     }
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "strip_accents");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "model_max_length");
+    if (v && cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e9) o->max_length = (int)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(root, "strip_accents");
     if (v) {
         if (cJSON_IsNull(v)) o->strip_accents = -1;
         else if (cJSON_IsBool(v)) o->strip_accents = cJSON_IsTrue(v);
@@ -346,6 +349,7 @@ static sk_status load_files(const char *where, const tok_src *f, sk_tokenizer **
         else
             st = sk_err(SK_ERR_IO, "%s: no tokenizer files (vocab.txt, or vocab.json and merges.txt)", where);
     }
+    if (!st) (*out)->max_length = o.max_length;
     for (int k = 0; k < SK_TOK_N_SPECIAL; k++) sk_free(special[k]);
     return st;
 }
