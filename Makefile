@@ -22,13 +22,15 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  += -std=c11 $(OPT) -Wall -Wextra -Wpedantic -Wshadow -Wmissing-prototypes -fopenmp-simd \
            -D_GNU_SOURCE -Iinclude -Isrc -Iformats -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(OPT)
+# pass plugins (dlopen'd, include/shrink-pass.h) may call libshrink's functions: export them
+LDFLAGS += -rdynamic
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
 PROTO   := $(wildcard formats/*.proto)
 GEN_C   := $(patsubst formats/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO))
 GEN_H   := $(GEN_C:.c=.h)
 LIB_SRC := $(wildcard src/ir/*.c src/util/*.c src/runtime/*.c src/runtime/kernels/*.c src/arch/*.c \
-             src/text/*.c src/eval/*.c src/pipeline/*.c passes/*.c formats/*.c)
+             src/text/*.c src/eval/*.c src/pipeline/*.c src/train/*.c passes/*.c formats/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(GEN_C:.c=.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
