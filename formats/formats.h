@@ -158,6 +158,30 @@ void sk_st_set_close(sk_st_set *s);
  * file is not NULL) gets the shard it is in. */
 const sk_st_tensor *sk_st_set_find(const sk_st_set *s, const char *name, const sk_st_file **file);
 
+/* ---- safetensors export (formats/safetensors_export.c) ----
+ *
+ * sk_st_save writes a BERT or GPT-2 model built by the templates (src/arch;
+ * the HF import and what passes made of it) as a Hugging Face checkpoint
+ * that transformers' from_pretrained loads: path ending in ".safetensors" =
+ * that file with config.json and the tokenizer's files beside it; any other
+ * path = a folder (created if absent) holding model.safetensors,
+ * config.json and the tokenizer's files.  Weights are fp32 under HF's names
+ * (GPT-2's Conv1D [in, out] as they are; a head tied to wte is not written
+ * and tie_word_embeddings says so).  Attention heads removed by pruning are
+ * described the way transformers saves them ("pruned_heads" per layer,
+ * num_attention_heads = hidden / head width), so layers may differ; FFN
+ * widths must be equal in every layer (one intermediate_size).  A quantized
+ * layer, a graph that is not a template's, or unequal FFN widths are errors
+ * naming the first problem, before anything is written.  All files are
+ * written atomically (temporaries renamed when every one was written);
+ * without o->force an existing file is refused.  m is only read; o may be
+ * NULL. */
+typedef struct sk_st_save_opts {
+    bool force;       /* replace existing files */
+} sk_st_save_opts;
+
+sk_status sk_st_save(const sk_model *m, const char *path, const sk_st_save_opts *o);
+
 /* ---- Hugging Face config.json and checkpoints (formats/hf_config.c) ---- */
 typedef struct sk_hf_info {
     char model_type[32];      /* "bert", "gpt2" */
@@ -186,6 +210,7 @@ sk_status sk_hf_load(const char *path, sk_model **out);
 typedef struct sk_skm_opts {
     int zstd_level;   /* 0 = store payloads uncompressed (load in place by mmap); 1..22 = zstd level */
     bool force;       /* replace an existing file */
+    bool dense;       /* never bitmask-encode sparse tensors (docs/formats.md: encodings) */
 } sk_skm_opts;
 
 /* Write m (which must pass sk_graph_verify) to path atomically: a temporary

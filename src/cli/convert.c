@@ -36,6 +36,12 @@ static sk_status write_onnx(const sk_model *m, const char *path, const convert_o
     return sk_onnx_save(m, path, &so);
 }
 
+static sk_status write_hf(const sk_model *m, const char *path, const convert_opts *o)
+{
+    sk_st_save_opts so = {.force = o->force};
+    return sk_st_save(m, path, &so);
+}
+
 /* Writers by output extension.  A format without a writer yet names when it comes. */
 static const struct {
     const char *ext;
@@ -44,14 +50,16 @@ static const struct {
 } writers[] = {
     {".skm", write_skm, NULL},
     {".onnx", write_onnx, NULL},
-    {".safetensors", NULL, "exporting to .safetensors comes with the quantization work"},
+    {".safetensors", write_hf, NULL},
+    {"/", write_hf, NULL},   /* a folder: Hugging Face layout */
 };
 #define N_WRITERS (sizeof writers / sizeof writers[0])
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shrink convert IN OUT [--zstd LEVEL] [--force] [--opset N] [--int8-form qdq|dynamic] [--external-data]\n"
+            "usage: shrink convert IN OUT [--zstd LEVEL] [--force]\n"
+            "                             [--opset N] [--int8-form qdq|dynamic] [--external-data]\n"
             "\n"
             "Write the model IN (.onnx, .skm, .safetensors, a Hugging Face folder, or .skir) as OUT,\n"
             "in the format OUT's extension names:\n"
@@ -59,7 +67,9 @@ static void usage(FILE *f)
             "                 provenance and the tokenizer's files in one checksummed file\n"
             "  .onnx          ONNX that onnxruntime runs: fused ops as standard ONNX, int8 weights\n"
             "                 through DequantizeLinear (or MatMulInteger), int4 as MatMulNBits\n"
-            "  .safetensors   not yet (it comes with the quantization work)\n"
+            "  .safetensors   a Hugging Face checkpoint: OUT with config.json and the tokenizer's files\n"
+            "                 beside it (BERT / GPT-2 models, fp32; pruned heads as config pruned_heads)\n"
+            "  DIR/           the same as a folder: DIR/model.safetensors, DIR/config.json, ...\n"
             "\n"
             "  --zstd LEVEL   compress each payload with zstd at LEVEL (1..22) where that makes it\n"
             "                 smaller.  Default 0: stored raw, so the model loads in place by mmap\n"
@@ -121,7 +131,8 @@ int cmd_convert(int argc, char **argv)
         } else if (!strcmp(a, "--opset") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end || v < 17 || v > 21) return cli_usage("convert", "--opset wants 17..21, got '%s'", argv[i]);
+            if (end == argv[i] || *end || v < 17 || v > 21)
+                return cli_usage("convert", "--opset wants 17..21, got '%s'", argv[i]);
             o.onnx.opset = (int)v;
         } else if (!strcmp(a, "--int8-form") && i + 1 < argc) {
             i++;
@@ -135,13 +146,14 @@ int cmd_convert(int argc, char **argv)
         else return cli_usage("convert", "unexpected argument '%s'", a);
     }
     if (!in || !out) return cli_usage("convert", "expected IN and OUT");
-    const char *ext = sk_path_ext(out);
+    const char *ext = out[0] && (out[strlen(out) - 1] == '/' || sk_is_dir(out)) ? "/" : sk_path_ext(out);
     size_t w = 0;
     while (w < N_WRITERS && strcmp(writers[w].ext, ext)) w++;
     if (w == N_WRITERS)
-        return cli_usage("convert", "cannot tell the output format from '%s' (expected a .skm or .onnx file)", out);
+        return cli_usage("convert", "cannot tell the output format from '%s' (expected a .skm, .onnx or .safetensors "
+                         "file, or a folder ending in '/')", out);
     if (!writers[w].write) return cli_fail(sk_err(SK_ERR_UNSUPPORTED, "%s: not yet supported: %s", out, writers[w].not_yet));
-    if (!o.force && sk_file_exists(out))
+    if (!o.force && sk_file_exists(out) && strcmp(ext, "/"))
         return cli_fail(sk_err(SK_ERR_IO, "%s: already exists (use --force to overwrite)", out));
 
     double t0 = sk_now();
