@@ -27,10 +27,21 @@ int cmd_inspect(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_passes(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
+int cmd_compress(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Load MODEL for a command: a .skir file through the text IR parser, anything
  * else through sk_model_load.  *out is the caller's. (ir.c) */
 sk_status cli_load_model(const char *path, sk_model **out);
+
+/* Run the passes of list ("fuse", "fold,fuse", "fuse={\"qkv_concat\":true},fold": NAME or
+ * NAME=JSON, comma separated) over m through the pass manager.  Notes go to
+ * stderr unless quiet; r (may be NULL) gets them (sk_passmgr_result_free).
+ * Usage errors in list are SK_ERR_USAGE. (inspect.c) */
+struct sk_passmgr_result;
+sk_status cli_run_passes(sk_model *m, const char *list, bool quiet, struct sk_passmgr_result *r);
 
 #endif

@@ -16,6 +16,10 @@ static const command commands[] = {
     {"ir", cmd_ir, "print a model as text IR (ir dump), or check a .skir file (ir check)"},
     {"convert", cmd_convert, "write a model as a .skm artifact (weights, metadata, tokenizer, checksums)"},
     {"quantize", cmd_quantize, "int8 (W8A8, SmoothQuant) or int4 (RTN, GPTQ, AWQ) quantization of linear layers"},
+    {"prune", cmd_prune, "unstructured / N:M sparsity (magnitude, Wanda, SparseGPT) or head and FFN pruning"},
+    {"distill", cmd_distill, "train a smaller student from a teacher (KD + CE + cosine / MSE, AdamW, checkpoints)"},
+    {"compress", cmd_compress, "run a recipe's passes, measure before and after, write OUT only if the budgets hold"},
+    {"report", cmd_report, "one trade-off table (md, csv, json) from compress reports, Pareto rows marked"},
     {"passes", cmd_passes, "list the passes (built-in and --plugin) with their parameters"},
     {"version", cmd_version, "print the version and the CPU features in use"},
 };

@@ -126,5 +126,13 @@ int64_t sk_session_past(const sk_session *s);
 void sk_session_reset(sk_session *s);
 /* Bytes of the activation arena of the current plan. */
 size_t sk_session_arena_bytes(const sk_session *s);
+/* Calibration hooks (passes): fn(ctx, node, k) is called after each executed
+ * node (k->in / k->out hold its tensors, valid during the call only; nodes
+ * folded at plan time are not executed).  NULL fn removes the observer.  With
+ * a stop node >= 0, a run ends after the last executed node whose index is
+ * <= stop; outputs are then not computed (-1 = run to the end, the default). */
+typedef void (*sk_session_observer)(void *ctx, int node, const sk_kctx *k);
+void sk_session_set_observer(sk_session *s, sk_session_observer fn, void *ctx);
+void sk_session_set_stop(sk_session *s, int node);
 
 #endif
