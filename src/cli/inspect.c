@@ -1,9 +1,12 @@
-/* inspect.c — `shrink inspect MODEL [--json]`: what a model is made of.
+/* inspect.c — `shrink inspect MODEL [--json] [--after PASSES [--graph]]`:
+ * what a model is made of.
  *
  * Architecture, parameter count, bytes by dtype, an op histogram, the graph's
  * inputs and outputs with their symbolic dims, and the provenance list — as an
  * aligned table, or as one JSON object for scripts and tests.  Reads the
  * model only; the figures come from the IR (sk_model_params and the graph).
+ * With --after, the passes run first (through the pass manager, nothing is
+ * written) and their summaries are shown with the graph they left.
  */
 #include <cJSON.h>
 #include <inttypes.h>
@@ -12,12 +15,13 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "ir/ir.h"
+#include "pipeline/pipeline.h"
 #include "util/util.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shrink inspect MODEL [--json]\n"
+            "usage: shrink inspect MODEL [--json] [--after PASS[,PASS...] [--graph]]\n"
             "\n"
             "Describe MODEL (.onnx, .skm, .safetensors, a Hugging Face folder, or .skir): architecture,\n"
             "parameters (elements of weight tensors), bytes of constants by dtype, op histogram,\n"
@@ -25,8 +29,14 @@ static void usage(FILE *f)
             "\n"
             "  --json   print one JSON object with the keys source, arch, params, bytes,\n"
             "           bytes_by_dtype, tensors, nodes, ops, inputs, outputs, provenance\n"
+            "           (and passes, ir with --after, --graph)\n"
+            "  --after PASS[,PASS...]  run these passes first (NAME or NAME=JSON each, e.g. fuse or\n"
+            "           fold,fuse={\"qkv_concat\":true}) and describe the graph they leave, with\n"
+            "           each pass's summary (what fused and how often); nothing is written\n"
+            "  --graph  with --after: print the graph too, as text IR (constants' values left out)\n"
             "\n"
-            "example: shrink inspect samples/zoo/mlp-digits/model.onnx --json\n");
+            "example: shrink inspect samples/zoo/mlp-digits/model.onnx --json\n"
+            "         shrink inspect build/zoo/bert-fortunes/model.onnx --after fuse\n");
 }
 
 typedef struct { const char *name; int count; } op_count;
@@ -92,7 +102,41 @@ static cJSON *tensor_list(const sk_graph *g, const int *ids, int n)
     return a;
 }
 
-static int print_json(const sk_model *m, int64_t params, const size_t *by, size_t total, const op_count *h, int nh)
+/* The pass summaries: notes "pass: text" grouped by pass, in pipeline order. */
+static cJSON *passes_json(const sk_model *m, int n_steps, const sk_passmgr_result *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = m->n_prov - n_steps; i < m->n_prov; i++) {
+        if (i < 0) continue;
+        const char *name = m->prov[i].pass ? m->prov[i].pass : "";
+        cJSON *p = cJSON_CreateObject(), *notes = cJSON_CreateArray();
+        cJSON_AddStringToObject(p, "pass", name);
+        size_t len = strlen(name);
+        for (int k = 0; r && k < r->n_notes; k++)
+            if (!strncmp(r->notes[k], name, len) && !strncmp(r->notes[k] + len, ": ", 2))
+                cJSON_AddItemToArray(notes, cJSON_CreateString(r->notes[k] + len + 2));
+        cJSON_AddItemToObject(p, "notes", notes);
+        cJSON_AddItemToArray(a, p);
+    }
+    return a;
+}
+
+static char *ir_text(const sk_model *m)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f) return NULL;
+    sk_status st = sk_ir_print(m, f, false);
+    fclose(f);
+    if (st) { free(s); return NULL; }
+    return s;
+}
+
+typedef struct after_info { int n_steps; const sk_passmgr_result *r; bool graph; } after_info;
+
+static int print_json(const sk_model *m, int64_t params, const size_t *by, size_t total, const op_count *h, int nh,
+                      const after_info *af)
 {
     const sk_arch *a = &m->arch;
     const sk_graph *g = &m->g;
@@ -140,6 +184,12 @@ static int print_json(const sk_model *m, int64_t params, const size_t *by, size_
         else cJSON_AddStringToObject(p, "params", m->prov[i].params_json ? m->prov[i].params_json : "");
         cJSON_AddItemToArray(o, p);
     }
+    if (af->n_steps) cJSON_AddItemToObject(j, "passes", passes_json(m, af->n_steps, af->r));
+    if (af->graph) {
+        char *ir = ir_text(m);
+        cJSON_AddStringToObject(j, "ir", ir ? ir : "");
+        free(ir);
+    }
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!s) return cli_fail(sk_err(SK_ERR_NOMEM, "out of memory printing JSON"));
@@ -159,7 +209,8 @@ static void print_tensors(const char *label, const sk_graph *g, const int *ids, 
     }
 }
 
-static void print_table(const sk_model *m, int64_t params, const size_t *by, size_t total, const op_count *h, int nh)
+static void print_table(const sk_model *m, int64_t params, const size_t *by, size_t total, const op_count *h, int nh,
+                        const after_info *af)
 {
     static const char *const count_units[] = {"", "k", "M", "G", "T", NULL};
     static const char *const byte_units[] = {" B", "kB", "MB", "GB", "TB", NULL};
@@ -199,32 +250,84 @@ static void print_table(const sk_model *m, int64_t params, const size_t *by, siz
     for (int i = 0; i < m->n_prov; i++)
         printf("%-10s %-24s %s\n", i ? "" : "provenance", m->prov[i].pass ? m->prov[i].pass : "",
                m->prov[i].params_json ? m->prov[i].params_json : "");
+    for (int i = 0; af->r && i < af->r->n_notes; i++) printf("%-10s %s\n", i ? "" : "passes", af->r->notes[i]);
+    if (af->graph) {
+        printf("\n");
+        fflush(stdout);
+        if (sk_ir_print(m, stdout, false)) fprintf(stderr, "shrink: %s\n", sk_errmsg());
+    }
 }
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool json = false;
+    const char *path = NULL, *after = NULL;
+    bool json = false, graph = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) { usage(stdout); return 0; }
         if (!strcmp(a, "--json")) json = true;
+        else if (!strcmp(a, "--after") && i + 1 < argc) after = argv[++i];
+        else if (!strcmp(a, "--graph")) graph = true;
         else if (a[0] == '-' && a[1]) return cli_usage("inspect", "unknown option '%s'", a);
         else if (!path) path = a;
         else return cli_usage("inspect", "unexpected argument '%s'", a);
     }
     if (!path) return cli_usage("inspect", "missing MODEL");
+    if (graph && !after) return cli_usage("inspect", "--graph goes with --after");
     sk_model *m;
     sk_status st = cli_load_model(path, &m);
     if (st) return cli_fail(st);
+    sk_passmgr_result r = {0};
+    after_info af = {0, NULL, graph};
+    if (after) {
+        int prov0 = m->n_prov;
+        st = cli_run_passes(m, after, true, &r);
+        af.n_steps = m->n_prov - prov0;
+        af.r = &r;
+        if (st) {
+            sk_passmgr_result_free(&r);
+            sk_model_free(m);
+            return st == SK_ERR_USAGE ? cli_usage("inspect", "%s", sk_errmsg()) : cli_fail(st);
+        }
+    }
     size_t by[SK_DT_COUNT], total = 0;
     int64_t params = sk_model_params(m, by);
     for (int d = 0; d < SK_DT_COUNT; d++) total += by[d];
     op_count h[SK_OP_COUNT];
     int nh = op_histogram(&m->g, h);
     int rc = 0;
-    if (json) rc = print_json(m, params, by, total, h, nh);
-    else print_table(m, params, by, total, h, nh);
+    if (json) rc = print_json(m, params, by, total, h, nh, &af);
+    else print_table(m, params, by, total, h, nh, &af);
+    sk_passmgr_result_free(&r);
     sk_model_free(m);
     return rc;
+}
+
+sk_status cli_run_passes(sk_model *m, const char *list, bool quiet, sk_passmgr_result *r)
+{
+    enum { MAX_STEPS = 32 };
+    sk_pipe_step steps[MAX_STEPS];
+    char *buf = sk_strdup(list), *p = buf;
+    int n = 0;
+    if (!buf) return SK_ERR_NOMEM;
+    while (*p) {   /* NAME or NAME=JSON, split at commas outside the JSON */
+        while (*p == ',' || *p == ' ') p++;
+        if (!*p) break;
+        if (n == MAX_STEPS) { sk_free(buf); return sk_err(SK_ERR_USAGE, "more than %d passes in '%s'", MAX_STEPS, list); }
+        char *name = p, *json = NULL;
+        int depth = 0;
+        for (; *p && (depth || *p != ','); p++) {
+            if (*p == '=' && !json && !depth) { *p = 0; json = p + 1; }
+            else if (*p == '{' || *p == '[') depth++;
+            else if (*p == '}' || *p == ']') depth--;
+        }
+        if (*p) *p++ = 0;
+        steps[n++] = (sk_pipe_step){name, json};
+    }
+    sk_status st = n ? SK_OK : sk_err(SK_ERR_USAGE, "no pass named in '%s'", list);
+    if (!st && (st = sk_passmgr_check(steps, n))) st = sk_err_prefix(SK_ERR_USAGE, "%s", list);
+    sk_passmgr_opts o = {.quiet = quiet};
+    if (!st) st = sk_passmgr_run(m, steps, n, &o, r);
+    sk_free(buf);
+    return st;
 }

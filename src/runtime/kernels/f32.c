@@ -54,6 +54,50 @@ void sk_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A
     }
 }
 
+/* sk_sgemm split across the pool: each thread runs single-threaded BLAS on a
+ * slice of C's columns (or rows when C is narrow).  OpenBLAS's own threads
+ * busy-wait with sched_yield between calls and fight our pool for the cores;
+ * owning the parallelism keeps exactly one thread per core busy. */
+typedef struct {
+    bool ta, tb;
+    int M, N, K, lda, ldb, ldc, step;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    bool by_rows;
+} gemm_job;
+
+static void gemm_slice(void *ctx, int i, int n)
+{
+    const gemm_job *j = ctx;
+    (void)n;
+    int total = j->by_rows ? j->M : j->N, lo = i * j->step, hi = lo + j->step < total ? lo + j->step : total;
+    if (lo >= hi) return;
+    if (j->by_rows) {
+        const float *a = j->ta ? j->A + lo : j->A + (size_t)lo * j->lda;
+        sk_sgemm(j->ta, j->tb, hi - lo, j->N, j->K, j->alpha, a, j->lda, j->B, j->ldb, j->beta,
+                 j->C + (size_t)lo * j->ldc, j->ldc);
+    } else {
+        const float *b = j->tb ? j->B + (size_t)lo * j->ldb : j->B + lo;
+        sk_sgemm(j->ta, j->tb, j->M, hi - lo, j->K, j->alpha, j->A, j->lda, b, j->ldb, j->beta, j->C + lo, j->ldc);
+    }
+}
+
+void sk_sgemm_pool(sk_pool *pool, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int nt = sk_pool_size(pool);
+    if (nt <= 1 || (double)M * N * K < 1 << 18 || getenv("SHRINK_SPLIT_OFF")) {
+        sk_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, 0, alpha, beta, A, B, C, false};
+    j.by_rows = N < 64 * nt && M > N;
+    int total = j.by_rows ? M : N, align = j.by_rows ? 4 : 16;
+    j.step = ((total + nt - 1) / nt + align - 1) / align * align;
+    sk_pool_run(pool, gemm_slice, &j);
+}
+
 /* ---- small sgemm: C = A·B ---- */
 void sk_sgemm_small_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc)
 {

@@ -23,6 +23,9 @@ sk_status sk_kcheck_int(const sk_kctx *k, const sk_rtensor *t);
  * product with one row or one column goes to cblas_sgemv (OpenBLAS 0.3.21's
  * sgemm does not forward those and is 4-5× slower on them: GPT-2 generation,
  * RNN steps at batch 1).  ta/tb: op(X) = Xᵀ. */
+/* sk_sgemm with C's columns (or rows) split across pool, single-threaded BLAS per slice. */
+void sk_sgemm_pool(sk_pool *pool, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
 void sk_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc);
 
