@@ -85,7 +85,7 @@ sk_status sk_session_new(const sk_model *m, const sk_session_opts *o, sk_session
         else if (!strcmp(nm, "position_ids")) ri->fill = 3;
     }
     /* kernels split BLAS calls across our pool (sk_sgemm_pool): OpenBLAS itself runs one thread */
-    openblas_set_num_threads(getenv("SHRINK_BLAS_THREADS") ? atoi(getenv("SHRINK_BLAS_THREADS")) : 1);
+    openblas_set_num_threads(1);
     *out = s;
     return SK_OK;
 }

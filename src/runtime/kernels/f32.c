@@ -87,7 +87,7 @@ void sk_sgemm_pool(sk_pool *pool, bool ta, bool tb, int M, int N, int K, float a
                    const float *B, int ldb, float beta, float *C, int ldc)
 {
     int nt = sk_pool_size(pool);
-    if (nt <= 1 || (double)M * N * K < 1 << 18 || getenv("SHRINK_SPLIT_OFF")) {
+    if (nt <= 1 || (double)M * N * K < 1 << 18) {
         sk_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
