@@ -218,13 +218,16 @@ typedef struct sk_skm_opts {
  * existing path is refused before anything is written.  Tokenizer files are
  * embedded: m->files if any, else those found in m->tokenizer_dir.  The same
  * model and options always give the same bytes.  o may be NULL (level 0, no
- * force).  m is only read. */
+ * force).  m is only read.  A weight that is mostly zeros (a pruned one) is
+ * stored as a bitmask + its non-zeros when that saves an eighth of its bytes
+ * (docs/formats.md, Encodings; preamble flag 0x2), unless o->dense. */
 sk_status sk_skm_save(const sk_model *m, const char *path, const sk_skm_opts *o);
 
 /* Load a .skm.  Every payload's checksum is verified; uncompressed tensors
  * point into the file's read-only mapping (m->maps, no SK_TF_OWNED),
  * compressed ones are decompressed into memory the model owns; embedded
- * files go to m->files; m->source = path.  The graph has passed
+ * files go to m->files; m->source = path; bitmask-encoded tensors are
+ * expanded into owned memory.  The graph has passed
  * sk_graph_verify.  On success *out is the caller's (sk_model_free); on
  * failure *out is NULL and the message names the file and the place. */
 sk_status sk_skm_load(const char *path, sk_model **out);

@@ -33,6 +33,8 @@
 #define MAX_EXPANSION 32768                 /* a zstd block expands at most this much */
 #define MAX_FILE_NAME 255
 #define JSON_EXACT    ((int64_t)1 << 53)    /* integers up to this are exact in a double */
+#define FLAG_ENCODED  0x2u                  /* preamble flag: some payloads have an "encoding" (bitmask) */
+#define SPARSE_MIN    64                    /* elements below which a tensor is never bitmask-encoded */
 
 static const unsigned char magic[8] = {0x89, 'S', 'K', 'M', '\r', '\n', 0x1a, '\n'};
 
@@ -229,6 +231,7 @@ typedef struct payload {     /* one payload being written */
     void *z;                 /* zstd frame (owned) when it is smaller, else NULL */
     size_t z_size;
     uint64_t offset, hash;
+    void *enc;               /* bitmask encoding (owned; raw points at it), else NULL */
 } payload;
 
 /* Add item to parent (an object when key, else an array); on any failure
@@ -252,7 +255,56 @@ static cJSON *j_payload(const payload *p, bool *ok)
     put(o, "raw_size", j_int((int64_t)p->raw_size), ok);
     put(o, "compression", cJSON_CreateString(p->z ? "zstd" : "none"), ok);
     put(o, "xxh64", cJSON_CreateString(hex), ok);
+    if (p->enc) put(o, "encoding", cJSON_CreateString("bitmask"), ok);
     return o;
+}
+
+/* ---- sparse tensors: a bitmask of the non-zero elements, then those elements ---- */
+
+/* Bytes per element when t may be bitmask-encoded (a constant weight of a
+ * plain dtype whose bytes are exactly its elements), else 0. */
+static size_t encodable(const sk_tensor *t)
+{
+    const sk_dtype_traits *d = sk_dtype_info(t->dtype);
+    int64_t n = sk_tensor_numel(t);
+    if (!(t->flags & SK_TF_WEIGHT) || d->block != 1 || n < SPARSE_MIN || !t->data) return 0;
+    size_t esz = d->block_bytes;
+    if ((esz != 1 && esz != 2 && esz != 4 && esz != 8) || t->nbytes != (size_t)n * esz) return 0;
+    return esz;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) if (p[i]) return false;
+    return true;
+}
+
+/* Encode t when that saves at least an eighth of its bytes: bit i of byte
+ * i/8 (least significant first) says element i has a non-zero bit pattern
+ * (so -0.0 is kept), then the non-zero elements in order.  *out is NULL
+ * when the tensor stays dense. */
+static sk_status sparse_encode(const sk_tensor *t, void **out, size_t *len)
+{
+    *out = NULL;
+    size_t esz = encodable(t);
+    if (!esz) return SK_OK;
+    size_t n = (size_t)sk_tensor_numel(t), nnz = 0, mask = (n + 7) / 8;
+    const unsigned char *src = t->data;
+    for (size_t i = 0; i < n; i++) nnz += !all_zero(src + i * esz, esz);
+    size_t enc = mask + nnz * esz;
+    if (enc > t->nbytes - t->nbytes / 8) return SK_OK;
+    unsigned char *e = sk_calloc(enc ? enc : 1, 1);
+    if (!e) return SK_ERR_NOMEM;
+    unsigned char *vals = e + mask;
+    for (size_t i = 0; i < n; i++)
+        if (!all_zero(src + i * esz, esz)) {
+            e[i / 8] |= (unsigned char)(1u << (i % 8));
+            memcpy(vals, src + i * esz, esz);
+            vals += esz;
+        }
+    *out = e;
+    *len = enc;
+    return SK_OK;
 }
 
 static cJSON *j_arch(const sk_arch *a, bool *ok)
@@ -518,8 +570,15 @@ sk_status sk_skm_save(const sk_model *m, const char *path, const sk_skm_opts *o)
     int n_const = 0;
     for (int i = 0; i < g->n_tensors; i++) n_const += (g->tensors[i].flags & SK_TF_CONST) != 0;
     if (!(pay = sk_calloc((size_t)n_const + (size_t)n_files + 1, sizeof *pay))) { st = SK_ERR_NOMEM; goto done; }
-    for (int i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].flags & SK_TF_CONST) pay[n_pay++] = (payload){.raw = g->tensors[i].data, .raw_size = g->tensors[i].nbytes};
+    bool encoded = false;
+    for (int i = 0; i < g->n_tensors; i++) {
+        const sk_tensor *t = &g->tensors[i];
+        if (!(t->flags & SK_TF_CONST)) continue;
+        payload *p = &pay[n_pay++];
+        *p = (payload){.raw = t->data, .raw_size = t->nbytes};
+        if (!o->dense && (st = sparse_encode(t, &p->enc, &p->raw_size))) goto done;
+        if (p->enc) { p->raw = p->enc; encoded = true; }
+    }
     for (int i = 0; i < n_files; i++) pay[n_pay++] = (payload){.raw = files[i].data, .raw_size = files[i].len};
     if (o->zstd_level > 0 && !(cc = ZSTD_createCCtx())) { st = sk_err(SK_ERR_NOMEM, "%s: out of memory (zstd)", path); goto done; }
     uint64_t off = 0;
@@ -555,6 +614,7 @@ sk_status sk_skm_save(const sk_model *m, const char *path, const sk_skm_opts *o)
     unsigned char pre[PREAMBLE] = {0};
     memcpy(pre, magic, 8);
     pre[8] = SKM_VERSION;
+    pre[12] = encoded ? FLAG_ENCODED : 0;
     put64(pre + 16, hlen);
     put64(pre + 24, sk_skm_xxh64(text, hlen, 0));
     if ((st = sk_afile_write(&af, pre, PREAMBLE))) goto done;
@@ -577,7 +637,7 @@ done:
     cJSON_free(text);
     cJSON_Delete(hdr);
     ZSTD_freeCCtx(cc);
-    for (int i = 0; pay && i < n_pay; i++) sk_free(pay[i].z);
+    for (int i = 0; pay && i < n_pay; i++) { sk_free(pay[i].z); sk_free(pay[i].enc); }
     sk_free(pay);
     for (int i = 0; own && i < n_files; i++) { sk_free(own[i].name); sk_free(own[i].data); }
     sk_free(own);
@@ -589,6 +649,8 @@ done:
 typedef struct lpay {        /* a payload as the header describes it */
     uint64_t off, size, raw, hash;
     bool zstd;
+    bool bitmask;            /* "encoding": "bitmask" (tensors only) */
+    size_t esz, dense;       /* bitmask: bytes per element, bytes of the decoded tensor */
     int tensor, file;        /* whose: a tensor id or a file index (the other -1) */
 } lpay;
 
@@ -597,6 +659,7 @@ typedef struct loader {
     const unsigned char *base;   /* the mapping */
     size_t len;
     const unsigned char *data;   /* the data section */
+    uint32_t flags;              /* of the preamble */
     uint64_t data_bytes;
     sk_model *m;
     lpay *pay;
@@ -668,6 +731,15 @@ static sk_status read_payload(loader *L, const cJSON *o, int tensor, int file, l
     if ((st = need_string(L, o, "xxh64", &hex))) return st;
     if (!strcmp(comp, "zstd")) p.zstd = true;
     else if (strcmp(comp, "none")) return bad(L, SK_ERR_FORMAT, "unknown compression '%.32s' (none, zstd)", comp);
+    const cJSON *enc = field(o, "encoding");
+    if (enc) {
+        if (!cJSON_IsString(enc) || strcmp(enc->valuestring, "bitmask"))
+            return bad(L, SK_ERR_FORMAT, "unknown encoding (bitmask)");
+        if (tensor < 0) return bad(L, SK_ERR_FORMAT, "an embedded file cannot have an encoding");
+        if (!(L->flags & FLAG_ENCODED))
+            return bad(L, SK_ERR_FORMAT, "an encoded payload, but the preamble's flags do not announce encodings");
+        p.bitmask = true;
+    }
     if (strlen(hex) != 16 || strspn(hex, "0123456789abcdef") != 16)
         return bad(L, SK_ERR_FORMAT, "\"xxh64\": expected 16 lowercase hex digits");
     for (int i = 0; i < 16; i++) p.hash = p.hash << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
@@ -797,6 +869,19 @@ static sk_status read_tensor(loader *L, int id, const cJSON *o)
     lpay *p;
     if ((st = read_payload(L, data, id, -1, &p))) return st;
     size_t want;
+    if (p->bitmask) {   /* a bitmask of n bits, then at most n elements */
+        const sk_dtype_traits *d = sk_dtype_info(dt);
+        uint64_t mask = ((uint64_t)n + 7) / 8;
+        if (d->block != 1 || !sk_dtype_nbytes(dt, n, &want))
+            return bad(L, SK_ERR_FORMAT, "encoding bitmask needs a dtype of whole bytes, not %s", dts);
+        p->esz = d->block_bytes;
+        p->dense = want;
+        if (p->raw < mask || (p->raw - mask) % p->esz || p->raw - mask > want)
+            return bad(L, SK_ERR_FORMAT, "bitmask payload of %" PRIu64 " bytes does not fit %" PRId64 " elements of %s",
+                       p->raw, n, dts);
+        t->nbytes = want;
+        return SK_OK;
+    }
     if (!t->quant && (!sk_dtype_nbytes(dt, n, &want) || want != p->raw))
         return bad(L, SK_ERR_FORMAT, "payload of %" PRIu64 " bytes, but %" PRId64 " elements of %s need %zu",
                    p->raw, n, dts, sk_dtype_nbytes(dt, n, &want) ? want : 0);
@@ -977,6 +1062,31 @@ static sk_status check_overlaps(loader *L)
     return st;
 }
 
+/* Expand a bitmask payload (raw, verified) into t's own memory; frees the
+ * decompressed copy own (which t pointed at) when there is one. */
+static sk_status sparse_decode(loader *L, const lpay *p, sk_tensor *t, const unsigned char *raw, unsigned char *own)
+{
+    size_t n = p->dense / p->esz, mask = (n + 7) / 8, nnz = (size_t)(p->raw - mask) / p->esz, ones = 0;
+    for (size_t i = 0; i < mask; i++) ones += (size_t)__builtin_popcount(raw[i]);
+    if (n % 8 && raw[mask - 1] >> (n % 8))
+        return bad(L, SK_ERR_FORMAT, "bitmask has bits set past the last of its %zu elements", n);
+    if (ones != nnz)
+        return bad(L, SK_ERR_FORMAT, "bitmask marks %zu non-zero elements but %zu follow", ones, nnz);
+    unsigned char *d = sk_aligned_alloc(ALIGN, p->dense ? p->dense : 1);
+    if (!d) return SK_ERR_NOMEM;
+    memset(d, 0, p->dense);
+    const unsigned char *v = raw + mask;
+    for (size_t i = 0; i < n; i++)
+        if (raw[i / 8] >> (i % 8) & 1) {
+            memcpy(d + i * p->esz, v, p->esz);
+            v += p->esz;
+        }
+    if (own) sk_free(own);   /* t->data pointed at it, owned */
+    t->data = d;
+    t->flags |= SK_TF_OWNED;
+    return SK_OK;
+}
+
 /* Verify (and decompress) one payload; point its tensor or file at the bytes. */
 static sk_status load_payload(loader *L, const lpay *p, ZSTD_DCtx **dc, bool *used_map)
 {
@@ -1007,6 +1117,7 @@ static sk_status load_payload(loader *L, const lpay *p, ZSTD_DCtx **dc, bool *us
         raw = own;
     }
     if (sk_skm_xxh64(raw, (size_t)p->raw, 0) != p->hash) return bad(L, SK_ERR_FORMAT, "checksum mismatch (payload corrupt)");
+    if (p->bitmask) return sparse_decode(L, p, t, raw, own);
     if (p->zstd) return SK_OK;
     if (t) {
         t->data = (void *)src;   /* read-only view into the mapping */
@@ -1031,7 +1142,8 @@ static sk_status load(loader *L)
     uint32_t version = le32(b + 8), flags = le32(b + 12);
     if (version != SKM_VERSION)
         return bad(L, SK_ERR_UNSUPPORTED, "format version %" PRIu32 "; this shrink reads version %d", version, SKM_VERSION);
-    if (flags) return bad(L, SK_ERR_FORMAT, "unknown flags 0x%" PRIx32 " in the preamble", flags);
+    if (flags & ~FLAG_ENCODED) return bad(L, SK_ERR_FORMAT, "unknown flags 0x%" PRIx32 " in the preamble", flags);
+    L->flags = flags;
     uint64_t hlen = le64(b + 16);
     if (hlen > len - PREAMBLE)
         return bad(L, SK_ERR_FORMAT, "header length %" PRIu64 " runs past the end of the file (%zu bytes): truncated?", hlen, len);

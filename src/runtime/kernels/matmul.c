@@ -12,6 +12,7 @@
 #include <string.h>
 #include "runtime/kernels/f32.h"
 #include "runtime/kernels/qmatmul.h"
+#include "runtime/kernels/sparse.h"
 
 /* Per-product MACs up to which a batched MatMul runs its products in parallel
  * on the pool with sk_sgemm_small rather than one BLAS call after another.
@@ -260,6 +261,7 @@ sk_status sk_kern_LINEAR(sk_kctx *k)
     sk_status st = linear_attrs(k, &wt, &act);
     if (st) return st;
     if (sk_qlinear_is(k)) return sk_qlinear_kern(k, act);
+    if (sk_slinear_run(k, wt, act, &st)) return st;   /* a pruned W sparse enough to pay (sparse.c) */
     const sk_rtensor *x = k->in[0], *w = k->in[1], *b = k->n_in > 2 ? k->in[2] : NULL;
     int64_t K = x->dims[x->rank - 1], N = wt ? w->dims[0] : w->dims[1];
     int64_t M = K ? sk_rt_numel(x) / K : sk_rt_numel(k->out[0]) / (N ? N : 1);
