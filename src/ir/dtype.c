@@ -20,6 +20,7 @@ static const sk_dtype_traits traits[SK_DT_COUNT] = {
     [SK_DT_I8] = {"i8", 1, 1, 3, "I8"},
     [SK_DT_U8] = {"u8", 1, 1, 2, "U8"},
     [SK_DT_BOOL] = {"bool", 1, 1, 9, "BOOL"},
+    [SK_DT_Q4] = {"q4", 2, 1, 21, NULL},   /* ONNX UINT4 */
 };
 
 const sk_dtype_traits *sk_dtype_info(sk_dtype dt)

@@ -101,22 +101,27 @@ static void call_free(op_call *c)
     memset(c, 0, sizeof *c);
 }
 
+static void kctx_of(op_call *c, sk_kctx *k, sk_rtensor **outs)
+{
+    for (int o = 0; o < c->n_out; o++) outs[o] = c->want[o] ? &c->out[o] : NULL;
+    memset(k, 0, sizeof *k);
+    k->node = &c->node;
+    k->in = c->in;
+    k->n_in = c->n_in;
+    k->out = outs;
+    k->n_out = c->n_out;
+    k->pool = c->pool;
+    k->state = &c->state;
+    k->kv_cache = c->kv_cache;
+    k->past = c->past;
+    k->max_pos = c->max_pos;
+}
+
 static sk_status call_run(op_call *c)
 {
     sk_rtensor *outs[3];
-    for (int o = 0; o < c->n_out; o++) outs[o] = c->want[o] ? &c->out[o] : NULL;
     sk_kctx k;
-    memset(&k, 0, sizeof k);
-    k.node = &c->node;
-    k.in = c->in;
-    k.n_in = c->n_in;
-    k.out = outs;
-    k.n_out = c->n_out;
-    k.pool = c->pool;
-    k.state = &c->state;
-    k.kv_cache = c->kv_cache;
-    k.past = c->past;
-    k.max_pos = c->max_pos;
+    kctx_of(c, &k, outs);
     sk_status st = sk_shape_table[c->node.op](&k);
     if (st) return st;
     for (int o = 0; o < c->n_out; o++) {
@@ -132,6 +137,27 @@ static sk_status call_run(op_call *c)
     st = sk_kern_table[c->node.op](&k);
     sk_free(scratch);
     return st;
+}
+
+/* Best time of reps kernel runs (shape function and buffers once, outside the clock), in ms. */
+static double time_kernel(op_call *c, int reps)
+{
+    if (call_run(c)) return -1;
+    sk_rtensor *outs[3];
+    sk_kctx k;
+    kctx_of(c, &k, outs);
+    sk_shape_table[c->node.op](&k);
+    void *scratch = k.scratch_need ? sk_aligned_alloc(64, k.scratch_need) : NULL;
+    k.scratch = scratch;
+    double best = 1e9;
+    for (int i = 0; i < reps; i++) {
+        double t = sk_now();
+        sk_kern_table[c->node.op](&k);
+        t = sk_now() - t;
+        if (t < best) best = t;
+    }
+    sk_free(scratch);
+    return best * 1e3;
 }
 
 static sk_rtensor rt(sk_dtype dt, int rank, const int64_t *dims, void *data)
@@ -441,9 +467,6 @@ static void test_act(void)
         for (int64_t i = 0; i < d[0] * d[1]; i++)
             R[i] = act_naive(((float *)X.data)[i], form ? SK_ACT_GELU_TANH : SK_ACT_GELU);
         cmp(&eg, out0(&c), R, d[0] * d[1]);
-        double t0 = sk_now();
-        for (int it = 0; it < 20; it++) call_run(&c);
-        printf("  GELU %s [128, %lld]: %.3f ms per call\n", form ? "tanh" : "erf", (long long)d[1], (sk_now() - t0) / 20 * 1e3);
         sk_node_set_s(&c.node, "approximate", "fast");
         CHECK(call_run(&c) == SK_ERR_UNSUPPORTED && strstr(sk_errmsg(), "gelu"));
         free(R); free(X.data);
@@ -1115,36 +1138,50 @@ static void test_attention(void)
     call_free(&c);
 }
 
-/* ================= timings (not checked) ================= */
+/* ================= timings (printed, not checked) ================= */
 static void bench(void)
 {
     if (!pool || sk_pool_size(pool) < 2) return;
-    int64_t M = 128, K = 768, N = 3072;
     op_call c;
     call_init(&c, SK_OP_LINEAR, "lin");
-    sk_node_set_s(&c.node, "act", "gelu");
-    int64_t dx[2] = { M, K }, dw[2] = { N, K }, db[1] = { N };
-    sk_rtensor X = rt(SK_DT_F32, 2, dx, fbuf(M * K, 1)), W = rt(SK_DT_F32, 2, dw, fbuf(N * K, 1)), Bb = rt(SK_DT_F32, 1, db, fbuf(N, 1));
+    int64_t dx[2] = { 128, 768 }, dw[2] = { 3072, 768 }, db[1] = { 3072 };
+    sk_rtensor X = rt(SK_DT_F32, 2, dx, fbuf(128 * 768, 1)), W = rt(SK_DT_F32, 2, dw, fbuf(3072 * 768, 1)),
+               Bb = rt(SK_DT_F32, 1, db, fbuf(3072, 1));
     c.in[0] = &X; c.in[1] = &W; c.in[2] = &Bb; c.n_in = 3;
-    call_run(&c);
-    double best = 1e9;
-    for (int i = 0; i < 20; i++) { double t = sk_now(); call_run(&c); t = sk_now() - t; if (t < best) best = t; }
-    printf("bench: LINEAR 128x768 -> 3072 +bias +gelu: %.3f ms (%d threads, includes output alloc)\n", best * 1e3, sk_pool_size(pool));
+    printf("time: LINEAR [128,768]x[3072,768]^T +bias      %.3f ms\n", time_kernel(&c, 50));
+    sk_node_set_s(&c.node, "act", "gelu");
+    printf("time: LINEAR [128,768]x[3072,768]^T +bias gelu %.3f ms\n", time_kernel(&c, 50));
     free(X.data); free(W.data); free(Bb.data);
     call_free(&c);
+
+    call_init(&c, SK_OP_GELU, "gelu");
+    int64_t dg[2] = { 128, 3072 };
+    sk_rtensor G = rt(SK_DT_F32, 2, dg, fbuf(128 * 3072, 3));
+    c.in[0] = &G; c.n_in = 1;
+    printf("time: GELU erf  [128,3072]                     %.3f ms\n", time_kernel(&c, 100));
+    sk_node_set_s(&c.node, "approximate", "tanh");
+    printf("time: GELU tanh [128,3072]                     %.3f ms\n", time_kernel(&c, 100));
+    free(G.data);
+    call_free(&c);
+
     attn_setup(&c, 12, false, 0);
-    int64_t dq[3] = { 1, 128, 768 }, dm[2] = { 1, 128 };
-    int64_t mask[128];
-    for (int i = 0; i < 128; i++) mask[i] = i < 120;
+    int64_t dq[3] = { 1, 128, 768 };
     sk_rtensor Q = rt(SK_DT_F32, 3, dq, fbuf(128 * 768, 1)), Kt = rt(SK_DT_F32, 3, dq, fbuf(128 * 768, 1)),
-               V = rt(SK_DT_F32, 3, dq, fbuf(128 * 768, 1)), Mk = rt(SK_DT_I64, 2, dm, mask);
-    c.in[0] = &Q; c.in[1] = &Kt; c.in[2] = &V; c.in[3] = &Mk; c.n_in = 4;
-    call_run(&c);
-    best = 1e9;
-    for (int i = 0; i < 50; i++) { double t = sk_now(); call_run(&c); t = sk_now() - t; if (t < best) best = t; }
-    printf("bench: ATTENTION B=1 S=128 H=768 heads=12 (+mask): %.3f ms\n", best * 1e3);
+               V = rt(SK_DT_F32, 3, dq, fbuf(128 * 768, 1));
+    c.in[0] = &Q; c.in[1] = &Kt; c.in[2] = &V; c.n_in = 3;
+    printf("time: ATTENTION B=1 S=128 H=768 heads=12       %.3f ms\n", time_kernel(&c, 200));
     free(Q.data); free(Kt.data); free(V.data);
     call_free(&c);
+
+    call_init(&c, SK_OP_LAYERNORM, "ln");
+    int64_t dl[2] = { 128, 768 }, dv[1] = { 768 };
+    sk_rtensor L = rt(SK_DT_F32, 2, dl, fbuf(128 * 768, 1)), Gm = rt(SK_DT_F32, 1, dv, fbuf(768, 1)),
+               Bt = rt(SK_DT_F32, 1, dv, fbuf(768, 1));
+    c.in[0] = &L; c.in[1] = &Gm; c.in[2] = &Bt; c.n_in = 3;
+    printf("time: LAYERNORM [128,768]                      %.3f ms\n", time_kernel(&c, 200));
+    free(L.data); free(Gm.data); free(Bt.data);
+    call_free(&c);
+    printf("time: (best of N runs, %d threads; a loaded machine inflates these)\n", sk_pool_size(pool));
 }
 
 int main(int argc, char **argv)

@@ -32,8 +32,6 @@ bool sk_act_parse(const char *s, sk_act *act)
     static const char *const names[] = { "", "relu", "gelu", "gelu_tanh", "tanh", "sigmoid" };
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (!strcmp(s, names[i])) { *act = (sk_act)i; return true; }
-    if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh")) { *act = SK_ACT_GELU_TANH; return true; }
-    if (!strcmp(s, "none")) { *act = SK_ACT_NONE; return true; }
     return false;
 }
 
