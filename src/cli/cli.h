@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include "shrink.h"
+#include "formats.h"
 
 /* Print "shrink: <msg>" for st (message from sk_errmsg) and return the exit code. */
 int cli_fail(sk_status st);
@@ -36,6 +37,20 @@ int cmd_report(int argc, char **argv);
 /* Load MODEL for a command: a .skir file through the text IR parser, anything
  * else through sk_model_load.  *out is the caller's. (ir.c) */
 sk_status cli_load_model(const char *path, sk_model **out);
+
+/* Writing a model (output.c): the format comes from OUT's name — .skm, .onnx,
+ * .skir (text IR), .safetensors or a folder (Hugging Face layout). */
+typedef struct cli_write_opts {
+    bool force;
+    int zstd_level;             /* .skm */
+    sk_onnx_save_opts onnx;     /* .onnx (its force is taken from above) */
+} cli_write_opts;
+bool cli_can_write(const char *path);
+sk_status cli_write_model(const sk_model *m, const char *path, const cli_write_opts *o);
+/* Bytes of every constant tensor; bytes of a file or of a checkpoint folder (-1 if absent). */
+size_t cli_const_bytes(const sk_model *m);
+long long cli_path_bytes(const char *path);
+void cli_human_bytes(double b, char *buf, size_t cap);   /* "12.66 MB"; "?" for b < 0 */
 
 /* Run the passes of list ("fuse", "fold,fuse", "fuse={\"qkv_concat\":true},fold": NAME or
  * NAME=JSON, comma separated) over m through the pass manager.  Notes go to

@@ -12,12 +12,10 @@
  * exist, gate or not; a failed gate exits 3 and writes nothing else.
  */
 #include <cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include "cli/cli.h"
 #include "eval/eval.h"
@@ -62,32 +60,6 @@ typedef struct measure {
     double const_bytes, file_bytes;   /* file_bytes < 0: none */
 } measure;
 
-static double const_bytes(const sk_model *m)
-{
-    double n = 0;
-    for (int i = 0; i < m->g.n_tensors; i++)
-        if (m->g.tensors[i].flags & SK_TF_CONST) n += (double)m->g.tensors[i].nbytes;
-    return n;
-}
-
-/* Bytes of a file, or of the regular files directly in a folder. */
-static double path_bytes(const char *path)
-{
-    struct stat s;
-    if (stat(path, &s) != 0) return -1;
-    if (!S_ISDIR(s.st_mode)) return (double)s.st_size;
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    double n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        char *p = sk_path_join(path, e->d_name);
-        if (p && stat(p, &s) == 0 && S_ISREG(s.st_mode)) n += (double)s.st_size;
-        sk_free(p);
-    }
-    closedir(d);
-    return n;
-}
-
 static sk_status measure_model(const sk_model *m, const char *data, const sk_eval_opts *eo, const sk_bench_opts *bo,
                                const char *what, measure *r)
 {
@@ -102,7 +74,7 @@ static sk_status measure_model(const sk_model *m, const char *data, const sk_eva
     if ((st = sk_bench(m, bo, &r->bench))) return sk_err_prefix(st, "%s: bench", what);
     fprintf(stderr, "compress: %s: p50 %.3f ms\n", what, r->bench.p50_ms);
     r->params = sk_model_params(m, NULL);
-    r->const_bytes = const_bytes(m);
+    r->const_bytes = (double)cli_const_bytes(m);
     r->file_bytes = -1;
     return SK_OK;
 }
@@ -177,16 +149,6 @@ static bool gate(const sk_budgets *b, const measure *base, const measure *comp, 
         ok &= check(checks, "max_size (ratio)", lim, got, r <= b->max_size_ratio, mar);
     }
     return ok;
-}
-
-static sk_status write_out(const sk_model *m, const char *path, bool force)
-{
-    if (!strcmp(sk_path_ext(path), ".onnx")) {
-        sk_onnx_save_opts o = {.force = force};
-        return sk_onnx_save(m, path, &o);
-    }
-    sk_skm_opts o = {.force = force};
-    return sk_skm_save(m, path, &o);
 }
 
 static void timestamp(char *buf, size_t cap)
@@ -325,7 +287,7 @@ int cmd_compress(int argc, char **argv)
     }
     sk_eval_opts eo = {.threads = threads, .limit = rc.limit, .n_ctx = rc.n_ctx};
     if ((st = measure_model(m, data, &eo, &bo, "baseline", &base))) goto done;
-    base.file_bytes = path_bytes(path);
+    base.file_bytes = (double)cli_path_bytes(path);
 
     fprintf(stderr, "compress: running %d pass%s\n", rc.n_steps, rc.n_steps == 1 ? "" : "es");
     int prov0 = m->n_prov;
@@ -337,8 +299,8 @@ int cmd_compress(int argc, char **argv)
     bool passed = gate(b, &base, &comp, checks);
     if (passed) {
         fprintf(stderr, "compress: all budgets hold, writing %s\n", out);
-        if ((st = write_out(m, out, force))) { cJSON_Delete(checks); goto done; }
-        comp.file_bytes = path_bytes(out);
+        if ((st = cli_write_model(m, out, &(cli_write_opts){.force = force}))) { cJSON_Delete(checks); goto done; }
+        comp.file_bytes = (double)cli_path_bytes(out);
     } else {
         code = 3;
     }

@@ -7,53 +7,13 @@
  * the IR that was loaded.  OUT is written atomically, and an existing OUT is
  * refused (before IN is even read) unless --force.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "cli/cli.h"
 #include "formats.h"
 #include "util/util.h"
-
-typedef struct convert_opts {
-    int zstd_level;
-    bool force;
-    sk_onnx_save_opts onnx;   /* --opset, --int8-form, --external-data */
-} convert_opts;
-
-static sk_status write_skm(const sk_model *m, const char *path, const convert_opts *o)
-{
-    sk_skm_opts so = {.zstd_level = o->zstd_level, .force = o->force};
-    return sk_skm_save(m, path, &so);
-}
-
-static sk_status write_onnx(const sk_model *m, const char *path, const convert_opts *o)
-{
-    sk_onnx_save_opts so = o->onnx;
-    so.force = o->force;
-    return sk_onnx_save(m, path, &so);
-}
-
-static sk_status write_hf(const sk_model *m, const char *path, const convert_opts *o)
-{
-    sk_st_save_opts so = {.force = o->force};
-    return sk_st_save(m, path, &so);
-}
-
-/* Writers by output extension.  A format without a writer yet names when it comes. */
-static const struct {
-    const char *ext;
-    sk_status (*write)(const sk_model *m, const char *path, const convert_opts *o);
-    const char *not_yet;
-} writers[] = {
-    {".skm", write_skm, NULL},
-    {".onnx", write_onnx, NULL},
-    {".safetensors", write_hf, NULL},
-    {"/", write_hf, NULL},   /* a folder: Hugging Face layout */
-};
-#define N_WRITERS (sizeof writers / sizeof writers[0])
 
 static void usage(FILE *f)
 {
@@ -86,37 +46,10 @@ static void usage(FILE *f)
             "example: shrink convert samples/zoo/bert-fortunes build/bert.skm --zstd 3\n");
 }
 
-/* Bytes of a file, or of the regular files directly inside a folder. */
-static long long size_of(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) return (long long)st.st_size;
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    long long total = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        char *p = sk_path_join(path, e->d_name);
-        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) total += (long long)st.st_size;
-        sk_free(p);
-    }
-    closedir(d);
-    return total;
-}
-
-static void fmt_size(long long n, char *buf, size_t cap)
-{
-    if (n < 0) snprintf(buf, cap, "?");
-    else if (n < 1000) snprintf(buf, cap, "%lld B", n);
-    else if (n < 1000000) snprintf(buf, cap, "%.1f kB", (double)n / 1e3);
-    else if (n < 1000000000) snprintf(buf, cap, "%.1f MB", (double)n / 1e6);
-    else snprintf(buf, cap, "%.2f GB", (double)n / 1e9);
-}
-
 int cmd_convert(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
-    convert_opts o = {0};
+    cli_write_opts o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) { usage(stdout); return 0; }
@@ -146,27 +79,23 @@ int cmd_convert(int argc, char **argv)
         else return cli_usage("convert", "unexpected argument '%s'", a);
     }
     if (!in || !out) return cli_usage("convert", "expected IN and OUT");
-    const char *ext = out[0] && (out[strlen(out) - 1] == '/' || sk_is_dir(out)) ? "/" : sk_path_ext(out);
-    size_t w = 0;
-    while (w < N_WRITERS && strcmp(writers[w].ext, ext)) w++;
-    if (w == N_WRITERS)
-        return cli_usage("convert", "cannot tell the output format from '%s' (expected a .skm, .onnx or .safetensors "
-                         "file, or a folder ending in '/')", out);
-    if (!writers[w].write) return cli_fail(sk_err(SK_ERR_UNSUPPORTED, "%s: not yet supported: %s", out, writers[w].not_yet));
-    if (!o.force && sk_file_exists(out) && strcmp(ext, "/"))
+    if (!cli_can_write(out))
+        return cli_usage("convert", "cannot tell the output format from '%s' (expected a .skm, .onnx, .skir or "
+                         ".safetensors file, or a folder ending in '/')", out);
+    if (!o.force && sk_file_exists(out) && !sk_is_dir(out))
         return cli_fail(sk_err(SK_ERR_IO, "%s: already exists (use --force to overwrite)", out));
 
     double t0 = sk_now();
     sk_model *m = NULL;
     sk_status st = cli_load_model(in, &m);
-    if (!st) st = writers[w].write(m, out, &o);
+    if (!st) st = cli_write_model(m, out, &o);
     sk_model_free(m);
     if (st) return cli_fail(st);
     double dt = sk_now() - t0;
-    long long a = size_of(in), b = size_of(out);
+    long long a = cli_path_bytes(in), b = cli_path_bytes(out);
     char as[32], bs[32];
-    fmt_size(a, as, sizeof as);
-    fmt_size(b, bs, sizeof bs);
+    cli_human_bytes((double)a, as, sizeof as);
+    cli_human_bytes((double)b, bs, sizeof bs);
     printf("%s (%s) -> %s (%s): out/in %.3f, %.2f s\n", in, as, out, bs, a > 0 && b >= 0 ? (double)b / (double)a : 0.0, dt);
     return 0;
 }

@@ -12,11 +12,9 @@
  * sparsity of each layer, heads per layer, time.
  */
 #include <cJSON.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "../../passes/prune.h"
 #include "cli/cli.h"
 #include "formats.h"
@@ -69,73 +67,6 @@ static void usage(FILE *f)
 }
 
 /* Where OUT goes: by extension, a folder for a Hugging Face checkpoint. */
-static bool is_hf_out(const char *out)
-{
-    size_t n = strlen(out);
-    return (n && out[n - 1] == '/') || sk_is_dir(out) || !strcmp(sk_path_ext(out), ".safetensors");
-}
-
-static sk_status write_out(const sk_model *m, const char *path, bool force, int zstd)
-{
-    const char *ext = sk_path_ext(path);
-    if (is_hf_out(path)) {
-        sk_st_save_opts o = {.force = force};
-        return sk_st_save(m, path, &o);
-    }
-    if (!strcmp(ext, ".skm")) {
-        sk_skm_opts o = {.force = force, .zstd_level = zstd};
-        return sk_skm_save(m, path, &o);
-    }
-    if (!strcmp(ext, ".onnx")) {
-        sk_onnx_save_opts o = {.force = force};
-        return sk_onnx_save(m, path, &o);
-    }
-    sk_afile af;
-    sk_status st = sk_afile_open(&af, path, force);
-    if (st) return st;
-    if ((st = sk_ir_print(m, af.f, true))) { sk_afile_abort(&af); return st; }
-    return sk_afile_commit(&af);
-}
-
-/* Bytes of a file, or of a Hugging Face folder's files (other frameworks' weights beside them not counted). */
-static long long disk_size(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) return (long long)st.st_size;
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    long long total = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        const char *x = sk_path_ext(e->d_name);
-        if (!strcmp(x, ".onnx") || !strcmp(x, ".data") || !strcmp(x, ".bin") || !strcmp(x, ".pt") || !strcmp(x, ".h5") ||
-            !strcmp(x, ".msgpack"))
-            continue;
-        char *p = sk_path_join(path, e->d_name);
-        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) total += (long long)st.st_size;
-        sk_free(p);
-    }
-    closedir(d);
-    return total;
-}
-
-static size_t const_bytes(const sk_model *m)
-{
-    size_t n = 0;
-    for (int i = 0; i < m->g.n_tensors; i++)
-        if (m->g.tensors[i].flags & SK_TF_CONST) n += m->g.tensors[i].nbytes;
-    return n;
-}
-
-static void human(double b, char *buf, size_t cap)
-{
-    if (b < 0) snprintf(buf, cap, "?");
-    else if (b >= 1e9) snprintf(buf, cap, "%.2f GB", b / 1e9);
-    else if (b >= 1e6) snprintf(buf, cap, "%.2f MB", b / 1e6);
-    else if (b >= 1e3) snprintf(buf, cap, "%.1f kB", b / 1e3);
-    else snprintf(buf, cap, "%.0f B", b);
-}
-
 /* Non-zero parameters: every weight element that is not 0.0 (dense after structured pruning). */
 static int64_t nonzero_params(const sk_model *m)
 {
@@ -251,8 +182,7 @@ int cmd_prune(int argc, char **argv)
     if (rc < 0 && !po.calib_path && structured) rc = cli_usage("prune", "--heads / --ffn need calibration data: give --calib FILE");
     if (rc < 0 && !po.calib_path && cJSON_IsString(meth) && strcmp(meth->valuestring, "magnitude"))
         rc = cli_usage("prune", "method %s needs calibration data: give --calib FILE", meth->valuestring);
-    const char *ext = out ? sk_path_ext(out) : "";
-    if (rc < 0 && !is_hf_out(out) && strcmp(ext, ".skm") && strcmp(ext, ".onnx") && strcmp(ext, ".skir"))
+    if (rc < 0 && !cli_can_write(out))
         rc = cli_usage("prune", "OUT must end in .skm, .onnx, .skir or .safetensors, or be a folder ('dir/'), not '%s'", out);
     if (rc < 0 && !force && sk_file_exists(out) && !sk_is_dir(out)) {
         fprintf(stderr, "shrink: %s exists (use --force to replace it)\n", out);
@@ -301,19 +231,19 @@ int cmd_prune(int argc, char **argv)
     if (!st) st = sk_passmgr_check(steps, n);
     sk_model *m = NULL;
     if (!st) st = cli_load_model(path, &m);
-    size_t bytes0 = m ? const_bytes(m) : 0;
+    size_t bytes0 = m ? cli_const_bytes(m) : 0;
     int64_t params0 = m ? sk_model_params(m, NULL) : 0, nz0 = m ? nonzero_params(m) : 0;
     char heads0[256] = "";
     if (m) heads_line(m, heads0, sizeof heads0);
     sk_passmgr_result r = {0};
     if (!st) st = sk_passmgr_run(m, steps, n, &po, &r);
     double t_write = sk_now();
-    if (!st) st = write_out(m, out, force, zstd);
+    if (!st) st = cli_write_model(m, out, &(cli_write_opts){.force = force, .zstd_level = zstd});
     t_write = sk_now() - t_write;
     if (!st) {
-        size_t bytes1 = const_bytes(m);
+        size_t bytes1 = cli_const_bytes(m);
         int64_t params1 = sk_model_params(m, NULL), nz1 = nonzero_params(m);
-        long long disk0 = disk_size(path), disk1 = disk_size(out);
+        long long disk0 = cli_path_bytes(path), disk1 = cli_path_bytes(out);
         char heads1[256];
         heads_line(m, heads1, sizeof heads1);
         if (json) {
@@ -350,10 +280,10 @@ int cmd_prune(int argc, char **argv)
             cJSON_Delete(j);
         } else {
             char a0[32], a1[32], d0[32], d1[32];
-            human((double)bytes0, a0, sizeof a0);
-            human((double)bytes1, a1, sizeof a1);
-            human((double)disk0, d0, sizeof d0);
-            human((double)disk1, d1, sizeof d1);
+            cli_human_bytes((double)bytes0, a0, sizeof a0);
+            cli_human_bytes((double)bytes1, a1, sizeof a1);
+            cli_human_bytes((double)disk0, d0, sizeof d0);
+            cli_human_bytes((double)disk1, d1, sizeof d1);
             printf("wrote %s\n", out);
             printf("  params  %lld -> %lld (%.1f%%), non-zero %lld -> %lld (%.1f%%)\n", (long long)params0,
                    (long long)params1, params0 ? 100.0 * (double)params1 / (double)params0 : 0.0, (long long)nz0,

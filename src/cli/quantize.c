@@ -56,32 +56,6 @@ static void usage(FILE *f)
             "      --calib samples/data/fortunes-calib.txt -o gpt2-q4.skm\n");
 }
 
-static sk_status write_out(const sk_model *m, const char *path, bool force)
-{
-    const char *ext = sk_path_ext(path);
-    if (!strcmp(ext, ".skm")) {
-        sk_skm_opts o = {.force = force};
-        return sk_skm_save(m, path, &o);
-    }
-    if (!strcmp(ext, ".onnx")) {
-        sk_onnx_save_opts o = {.force = force};
-        return sk_onnx_save(m, path, &o);
-    }
-    sk_afile af;
-    sk_status st = sk_afile_open(&af, path, force);
-    if (st) return st;
-    if ((st = sk_ir_print(m, af.f, true))) { sk_afile_abort(&af); return st; }
-    return sk_afile_commit(&af);
-}
-
-static size_t const_bytes(const sk_model *m)
-{
-    size_t n = 0;
-    for (int i = 0; i < m->g.n_tensors; i++)
-        if (m->g.tensors[i].flags & SK_TF_CONST) n += m->g.tensors[i].nbytes;
-    return n;
-}
-
 typedef struct counts { int int4, int8, fp32; char fp32_names[256]; } counts;
 
 /* Linear layers by precision; fp32 ones are those with a constant f32 weight. */
@@ -103,14 +77,6 @@ static void count_layers(const sk_model *m, counts *c)
                 k += (size_t)snprintf(c->fp32_names + k, sizeof c->fp32_names - k, "%s%s", k ? ", " : "", n->name);
         }
     }
-}
-
-static void human(double b, char *buf, size_t cap)
-{
-    if (b >= 1e9) snprintf(buf, cap, "%.2f GB", b / 1e9);
-    else if (b >= 1e6) snprintf(buf, cap, "%.2f MB", b / 1e6);
-    else if (b >= 1e3) snprintf(buf, cap, "%.1f kB", b / 1e3);
-    else snprintf(buf, cap, "%.0f B", b);
 }
 
 #define MAX_LIST 32
@@ -207,19 +173,19 @@ int cmd_quantize(int argc, char **argv)
     if (!st) st = sk_passmgr_check(steps, n);
     sk_model *m = NULL;
     if (!st) st = cli_load_model(path, &m);
-    size_t before = m ? const_bytes(m) : 0;
+    size_t before = m ? cli_const_bytes(m) : 0;
     sk_passmgr_result r = {0};
     if (!st) st = sk_passmgr_run(m, steps, n, &po, &r);
     double t_write = sk_now();
-    if (!st) st = write_out(m, out, force);
+    if (!st) st = cli_write_model(m, out, &(cli_write_opts){.force = force});
     t_write = sk_now() - t_write;
     if (!st) {
-        size_t after = const_bytes(m);
+        size_t after = cli_const_bytes(m);
         counts c;
         count_layers(m, &c);
         char b0[32], b1[32];
-        human((double)before, b0, sizeof b0);
-        human((double)after, b1, sizeof b1);
+        cli_human_bytes((double)before, b0, sizeof b0);
+        cli_human_bytes((double)after, b1, sizeof b1);
         double ratio = after ? (double)before / (double)after : 0;
         if (json) {
             cJSON *j = cJSON_CreateObject();

@@ -86,9 +86,8 @@ int cmd_run(int argc, char **argv)
     }
     if (!model_path) return cli_usage("run", "missing MODEL");
     if (!n_inputs && !text && !save) return cli_usage("run", "give --input NAME=FILE.npy or --text TEXT");
-    const char *sext = save ? sk_path_ext(save) : "";
-    if (save && strcmp(sext, ".skm") && strcmp(sext, ".onnx") && strcmp(sext, ".skir"))
-        return cli_usage("run", "--save wants a .skm, .onnx or .skir file, not '%s'", save);
+    if (save && !cli_can_write(save))
+        return cli_usage("run", "--save wants a .skm, .onnx, .skir or .safetensors file, or a folder, not '%s'", save);
     if (save && !force && sk_file_exists(save)) return cli_fail(sk_err(SK_ERR_IO, "%s: already exists (use --force to overwrite)", save));
 
     sk_model *m = NULL;
@@ -106,13 +105,7 @@ int cmd_run(int argc, char **argv)
         return st == SK_ERR_USAGE ? cli_usage("run", "%s", sk_errmsg()) : cli_fail(st);
     }
     if (save) {
-        if (!strcmp(sext, ".skm")) st = sk_skm_save(m, save, &(sk_skm_opts){.force = force});
-        else if (!strcmp(sext, ".onnx")) st = sk_onnx_save(m, save, &(sk_onnx_save_opts){.force = force});
-        else {
-            sk_afile af;
-            if (!(st = sk_afile_open(&af, save, force)) && (st = sk_ir_print(m, af.f, true))) sk_afile_abort(&af);
-            else if (!st) st = sk_afile_commit(&af);
-        }
+        st = cli_write_model(m, save, &(cli_write_opts){.force = force});
         if (st || (!n_inputs && !text)) {
             sk_model_free(m);
             return st ? cli_fail(st) : 0;
