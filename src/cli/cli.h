@@ -38,6 +38,11 @@ int cmd_report(int argc, char **argv);
  * else through sk_model_load.  *out is the caller's. (ir.c) */
 sk_status cli_load_model(const char *path, sk_model **out);
 
+/* `--pass NAME[=JSON]` as a pipeline step; *name is allocated (sk_free it)
+ * and step->pass points to it. */
+struct sk_pipe_step;
+sk_status cli_pass_step(const char *arg, struct sk_pipe_step *step, char **name);
+
 /* Writing a model (output.c): the format comes from OUT's name — .skm, .onnx,
  * .skir (text IR), .safetensors or a folder (Hugging Face layout). */
 typedef struct cli_write_opts {

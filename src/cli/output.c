@@ -1,10 +1,23 @@
-/* output.c — what every command that writes a model shares: the writer
- * chosen by OUT's name, and the sizes printed in summaries. */
+/* output.c — what the commands that transform a model share: `--pass
+ * NAME[=JSON]` arguments, the writer chosen by OUT's name, and the sizes
+ * printed in summaries. */
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/cli.h"
+#include "pipeline/pipeline.h"
 #include "util/util.h"
+
+sk_status cli_pass_step(const char *arg, sk_pipe_step *step, char **name)
+{
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (!(*name = sk_malloc(len + 1))) return SK_ERR_NOMEM;
+    memcpy(*name, arg, len);
+    (*name)[len] = 0;
+    *step = (sk_pipe_step){*name, eq ? eq + 1 : NULL};
+    return SK_OK;
+}
 
 static sk_status write_skm(const sk_model *m, const char *path, const cli_write_opts *o)
 {

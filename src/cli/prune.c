@@ -220,14 +220,7 @@ int cmd_prune(int argc, char **argv)
     int n = 0;
     if (structured) steps[n++] = (sk_pipe_step){"prune_structured", psjson};
     if (unstructured) steps[n++] = (sk_pipe_step){"prune", pjson};
-    for (int i = 0; i < nps && !st; i++) {   /* NAME or NAME=JSON */
-        const char *eq = strchr(passes[i], '=');
-        size_t len = eq ? (size_t)(eq - passes[i]) : strlen(passes[i]);
-        if (!(pass_names[i] = sk_malloc(len + 1))) { st = SK_ERR_NOMEM; break; }
-        memcpy(pass_names[i], passes[i], len);
-        pass_names[i][len] = 0;
-        steps[n++] = (sk_pipe_step){pass_names[i], eq ? eq + 1 : NULL};
-    }
+    for (int i = 0; i < nps && !st; i++) st = cli_pass_step(passes[i], &steps[n++], &pass_names[i]);
     if (!st) st = sk_passmgr_check(steps, n);
     sk_model *m = NULL;
     if (!st) st = cli_load_model(path, &m);
