@@ -43,6 +43,12 @@ sk_status cli_load_model(const char *path, sk_model **out);
 struct sk_pipe_step;
 sk_status cli_pass_step(const char *arg, struct sk_pipe_step *step, char **name);
 
+/* A pass-running command's --json summary: add the run's timings and notes
+ * to j, print it on one line, free it. */
+struct cJSON;
+struct sk_passmgr_result;
+void cli_print_run_json(struct cJSON *j, const struct sk_passmgr_result *r, double write_seconds);
+
 /* Writing a model (output.c): the format comes from OUT's name — .skm, .onnx,
  * .skir (text IR), .safetensors or a folder (Hugging Face layout). */
 typedef struct cli_write_opts {

@@ -1,7 +1,9 @@
 /* output.c — what the commands that transform a model share: `--pass
  * NAME[=JSON]` arguments, the writer chosen by OUT's name, and the sizes
  * printed in summaries. */
+#include <cJSON.h>
 #include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/cli.h"
@@ -112,4 +114,17 @@ void cli_human_bytes(double b, char *buf, size_t cap)
     else if (b >= 1e6) snprintf(buf, cap, "%.2f MB", b / 1e6);
     else if (b >= 1e3) snprintf(buf, cap, "%.1f kB", b / 1e3);
     else snprintf(buf, cap, "%.0f B", b);
+}
+
+void cli_print_run_json(cJSON *j, const sk_passmgr_result *r, double write_seconds)
+{
+    cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    cJSON_AddNumberToObject(j, "calib_seconds", r->calib_seconds);
+    cJSON_AddNumberToObject(j, "write_seconds", write_seconds);
+    cJSON *nt = cJSON_AddArrayToObject(j, "notes");
+    for (int i = 0; i < r->n_notes; i++) cJSON_AddItemToArray(nt, cJSON_CreateString(r->notes[i]));
+    char *s = cJSON_PrintUnformatted(j);
+    puts(s ? s : "{}");
+    free(s);
+    cJSON_Delete(j);
 }

@@ -262,15 +262,7 @@ int cmd_prune(int argc, char **argv)
             cJSON_AddStringToObject(j, "heads_before", heads0);
             cJSON_AddStringToObject(j, "heads_after", heads1);
             layer_table(m, cJSON_AddArrayToObject(j, "layers"));
-            cJSON_AddNumberToObject(j, "seconds", r.seconds);
-            cJSON_AddNumberToObject(j, "calib_seconds", r.calib_seconds);
-            cJSON_AddNumberToObject(j, "write_seconds", t_write);
-            cJSON *nt = cJSON_AddArrayToObject(j, "notes");
-            for (int i = 0; i < r.n_notes; i++) cJSON_AddItemToArray(nt, cJSON_CreateString(r.notes[i]));
-            char *s = cJSON_PrintUnformatted(j);
-            puts(s ? s : "{}");
-            free(s);
-            cJSON_Delete(j);
+            cli_print_run_json(j, &r, t_write);
         } else {
             char a0[32], a1[32], d0[32], d1[32];
             cli_human_bytes((double)bytes0, a0, sizeof a0);

@@ -192,15 +192,7 @@ int cmd_quantize(int argc, char **argv)
             cJSON_AddNumberToObject(l, "int4", c.int4);
             cJSON_AddNumberToObject(l, "int8", c.int8);
             cJSON_AddNumberToObject(l, "fp32", c.fp32);
-            cJSON_AddNumberToObject(j, "seconds", r.seconds);
-            cJSON_AddNumberToObject(j, "calib_seconds", r.calib_seconds);
-            cJSON_AddNumberToObject(j, "write_seconds", t_write);
-            cJSON *nt = cJSON_AddArrayToObject(j, "notes");
-            for (int i = 0; i < r.n_notes; i++) cJSON_AddItemToArray(nt, cJSON_CreateString(r.notes[i]));
-            char *s = cJSON_PrintUnformatted(j);
-            puts(s ? s : "{}");
-            free(s);
-            cJSON_Delete(j);
+            cli_print_run_json(j, &r, t_write);
         } else {
             printf("wrote %s\n", out);
             printf("  size    %s -> %s of constants (%.2fx smaller)\n", b0, b1, ratio);
