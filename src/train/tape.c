@@ -359,7 +359,9 @@ static sk_status plan(sk_train *t)
             sk_rt_set_shape(r, x->dtype, x->rank, x->dims);
             r->data = x->data;
             r->nbytes = x->nbytes;
-            r->is_const = true;
+            /* a parameter changes every step: kernels must not cache what
+             * they derive from it (a LINEAR's packed weight) */
+            r->is_const = t->tid_param[i] < 0;
         }
     }
     sk_status st = plan_inputs(t);

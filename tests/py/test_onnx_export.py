@@ -1,7 +1,7 @@
 """test_onnx_export.py — ONNX files shrink writes run in onnxruntime as they run in shrink.
 
 f32 models (max abs diff ≤ 1e-4 between onnxruntime on the export and
-`shrink run` on the original; ≤ 1e-5 between shrink on the re-imported export
+`shrink run` on the original; ≤ 1e-5 × max(1, max |y|) between shrink on the re-imported export
 and shrink on the original; the worst of each is printed):
   - every zoo model present: samples/zoo/*/model.onnx, the samples/zoo
     bert-fortunes / gpt2-fortunes Hugging Face folders (fused graphs) when
@@ -189,7 +189,10 @@ def check_f32(name, model, tmp, opts=(), feeds=None, torch_ref=None):
         note_worst("f32 ort vs shrink", d_ort, name + ":" + k)
         note_worst("f32 re-imported vs shrink", d_back, name + ":" + k)
         check(d_ort <= F32_ORT_TOL, "%s %s: onnxruntime vs shrink %.3g > %g" % (name, k, d_ort, F32_ORT_TOL))
-        check(d_back <= F32_BACK_TOL, "%s %s: re-imported vs shrink %.3g > %g" % (name, k, d_back, F32_BACK_TOL))
+        # relative to the output's scale: the two graphs may multiply in other
+        # kernels (a constant W packed, pgemm.c, or BLAS) and so round differently
+        tol = F32_BACK_TOL * max(1.0, float(np.abs(y_sk[k]).max()) if y_sk[k].size else 1.0)
+        check(d_back <= tol, "%s %s: re-imported vs shrink %.3g > %.3g" % (name, k, d_back, tol))
 
 
 def zoo_models():

@@ -360,13 +360,51 @@ static void test_gemm(void)
 }
 
 /* ================= LINEAR ================= */
+/* sk_pgemm (AVX-512 nr 32, AVX2 nr 16, whichever the CPU runs) against
+ * sk_pgemm_ref on the same packing, and the packing against W itself: M
+ * across the row tiles (12 and 6), N across panel tails, K across blocks. */
+static void test_pgemm(void)
+{
+    errstat e = { "pgemm", 0, 0, 5e-5 };   /* float sums of up to 600 terms vs double */
+    const sk_cpu *cpu = sk_cpu_get();
+    static const int64_t Ms[] = { 1, 5, 6, 12, 13, 31 }, Ns[] = { 1, 15, 16, 32, 33, 100 }, Ks[] = { 1, 7, 256, 600 };
+    int nrs[2], n_nr = 0;
+    if (cpu->avx512f) nrs[n_nr++] = 32;
+    if (cpu->avx2 && cpu->fma) nrs[n_nr++] = 16;
+    if (!n_nr) CHECK(sk_packw_new(NULL, 4, 4, true) == NULL);   /* no SIMD: LINEAR stays with BLAS */
+    for (int cse = 0; cse < 48 && n_nr; cse++) {
+        int64_t M = Ms[cse % 6], N = Ns[irand(6)], K = Ks[irand(4)];
+        bool wt = cse & 1, hasb = cse & 2;
+        float *x = fbuf(M * K, 1), *w = fbuf(N * K, 1), *b = fbuf(N, 1);
+        float *y = malloc((size_t)(M * N) * sizeof *y), *yr = malloc((size_t)(M * N) * sizeof *yr);
+        double *R = dbuf(M * N);
+        mm_naive(R, x, w, M, N, K, K, 1, wt ? 1 : N, wt ? K : 1);
+        for (int64_t i = 0; i < M * N; i++) R[i] += hasb ? b[i % N] : 0.0;
+        for (int i = 0; i < n_nr; i++) {
+            /* nr 16 runs the AVX2 kernel even on an AVX-512 CPU */
+            sk_packw *p = sk_packw_new_nr(w, N, K, wt, nrs[i]);
+            CHECK(p != NULL);
+            if (!p) continue;
+            sk_pgemm_ref(p, x, M, hasb ? b : NULL, yr);
+            cmp(&e, yr, R, M * N);
+            for (int t = 0; t < 2; t++) {
+                sk_pgemm(p, x, M, hasb ? b : NULL, SK_ACT_NONE, y, t ? pool : NULL);
+                cmp(&e, y, R, M * N);
+            }
+            sk_free(p);
+        }
+        free(x); free(w); free(b); free(y); free(yr); free(R);
+    }
+    report(&e);
+}
+
 static void test_linear(void)
 {
     errstat e = { "LINEAR", 0, 0, 1e-4 };
     static const char *acts[] = { "", "relu", "gelu", "gelu_tanh", "tanh" };
-    static const int64_t sz[] = { 1, 3, 17, 65 };
-    for (int cse = 0; cse < 40; cse++) {
-        int64_t Bt = 1 + irand(2), S = sz[irand(4)], K = sz[irand(4)], N = sz[irand(4)];
+    static const int64_t sz[] = { 1, 3, 13, 17, 33, 65, 300 };   /* 300 > the packed kernel's K block */
+    for (int cse = 0; cse < 60; cse++) {
+        int64_t Bt = 1 + irand(2), S = sz[irand(6)], K = sz[irand(7)], N = sz[irand(7)];
         int wt = cse & 1, hasb = (cse >> 1) & 1;
         sk_act act;
         sk_act_parse(acts[cse % 5], &act);
@@ -377,8 +415,10 @@ static void test_linear(void)
         int64_t dx[3] = { Bt, S, K }, dw[2] = { wt ? N : K, wt ? K : N }, db[1] = { N };
         sk_rtensor X = rt(SK_DT_F32, 3, dx, fbuf(Bt * S * K, 2)), W = rt(SK_DT_F32, 2, dw, fbuf(K * N, 1)),
                    Bb = rt(SK_DT_F32, 1, db, fbuf(N, 1));
+        W.is_const = (cse >> 2) & 1;   /* a constant W is packed once (pgemm.c), else BLAS */
         c.in[0] = &X; c.in[1] = &W; c.in[2] = hasb ? &Bb : NULL; c.n_in = 3;
         CHECK(call_run(&c) == SK_OK);
+        if (W.is_const) CHECK(call_run(&c) == SK_OK);   /* the second run uses the packing kept in state */
         CHECK(c.out[0].rank == 3 && c.out[0].dims[2] == N);
         int64_t M = Bt * S;
         double *R = dbuf(M * N);
@@ -1151,6 +1191,10 @@ static void bench(void)
     printf("time: LINEAR [128,768]x[3072,768]^T +bias      %.3f ms\n", time_kernel(&c, 50));
     sk_node_set_s(&c.node, "act", "gelu");
     printf("time: LINEAR [128,768]x[3072,768]^T +bias gelu %.3f ms\n", time_kernel(&c, 50));
+    W.is_const = true;   /* packed once (pgemm.c) */
+    printf("time: LINEAR packed W                 +bias gelu %.3f ms\n", time_kernel(&c, 50));
+    sk_node_set_s(&c.node, "act", "");
+    printf("time: LINEAR packed W                 +bias      %.3f ms\n", time_kernel(&c, 50));
     free(X.data); free(W.data); free(Bb.data);
     call_free(&c);
 
@@ -1194,6 +1238,7 @@ int main(int argc, char **argv)
     test_sgemm_small();
     test_matmul();
     test_gemm();
+    test_pgemm();
     test_linear();
     test_act();
     test_norm();

@@ -42,6 +42,16 @@ void sk_sgemm_small_bt(int M, int N, int K, float alpha, const float *A, int lda
 void sk_sgemm_small_bt_ref(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float *C,
                            int ldc);
 
+/* What a LINEAR node keeps in its state about its constant weight, decided
+ * on its first run: multiply with BLAS, with the non-zeros only (sparse.c),
+ * or from a packed copy (pgemm.c).  The first member of each such state. */
+enum { SK_LINW_BLAS = 1, SK_LINW_SPARSE, SK_LINW_PACKED };
+typedef struct sk_linw { int kind; } sk_linw;
+
+/* ReduceMean / ReduceSum: red[d] for each reduced dim d of input 0 (SK_MAX_RANK
+ * entries written); *noop for empty axes with noop_with_empty_axes (reduce.c). */
+sk_status sk_reduce_axes(const sk_kctx *k, bool *red, bool *noop);
+
 /* Epilogue activations (LINEAR's attr act, GELU, the RNN gates). */
 typedef enum sk_act {
     SK_ACT_NONE, SK_ACT_RELU, SK_ACT_GELU, SK_ACT_GELU_TANH, SK_ACT_TANH, SK_ACT_SIGMOID
@@ -58,5 +68,23 @@ void sk_bias_act_f32_ref(float *y, const float *x, const float *b, int64_t n, sk
  * too rather than NaN. */
 void sk_softmax_f32(float *x, int64_t n);
 void sk_softmax_f32_ref(float *x, int64_t n);
+
+/* W [N, K] (wt) or [K, N] packed for sk_pgemm: panels of nr output
+ * columns, each K rows of nr floats, zero past N.  One allocation (sk_free). */
+typedef struct sk_packw {
+    sk_linw hdr;
+    int nr;
+    int64_t N, K;
+    float *p;
+} sk_packw;
+/* Pack for this CPU's kernel (nr 32 with AVX-512, 16 with AVX2); NULL when it
+ * has neither (use BLAS) or on OOM. */
+sk_packw *sk_packw_new(const float *w, int64_t N, int64_t K, bool wt);
+sk_packw *sk_packw_new_nr(const float *w, int64_t N, int64_t K, bool wt, int nr);
+/* y [M, N] = act(x [M, K] · Wᵀ + b), b may be NULL, threads from pool (may
+ * be NULL).  The packing's nr must be this CPU's (sk_packw_new). */
+void sk_pgemm(const sk_packw *p, const float *x, int64_t M, const float *b, sk_act act, float *y, sk_pool *pool);
+/* The same sums in plain C from the packed layout (no activation). */
+void sk_pgemm_ref(const sk_packw *p, const float *x, int64_t M, const float *b, float *y);
 
 #endif

@@ -254,6 +254,28 @@ static void linear_epilogue(void *ctx, int64_t lo, int64_t hi)
     for (int64_t r = lo; r < hi; r++) sk_bias_act_f32(j->y + r * j->N, j->y + r * j->N, j->b, j->N, j->act);
 }
 
+/* How this node multiplies by its weight, decided on its first run and kept
+ * in its state: NULL (W not a constant f32 matrix, or no state: a trainer's
+ * weights change under it) means BLAS on W as it is. */
+static sk_status linear_weight(sk_kctx *k, bool wt, const sk_linw **out)
+{
+    const sk_rtensor *w = k->in[1];
+    *out = NULL;
+    if (!k->state || !w->is_const || w->dtype != SK_DT_F32 || w->rank != 2 || !w->data) return SK_OK;
+    int64_t N = wt ? w->dims[0] : w->dims[1], K = wt ? w->dims[1] : w->dims[0];
+    if (!*k->state) {
+        sk_linw *d = NULL;
+        if (sk_spmat_pays(w->data, N, K)) d = (sk_linw *)sk_spmat_pack(w->data, N, K, wt);
+        else if (!(d = (sk_linw *)sk_packw_new(w->data, N, K, wt)) && (d = sk_calloc(1, sizeof *d)))
+            d->kind = SK_LINW_BLAS;
+        if (!d) return sk_kerr(k, SK_ERR_NOMEM, "no memory for the packed weight [%lld, %lld]", (long long)N,
+                               (long long)K);
+        *k->state = d;
+    }
+    *out = *k->state;
+    return SK_OK;
+}
+
 sk_status sk_kern_LINEAR(sk_kctx *k)
 {
     bool wt;
@@ -261,14 +283,21 @@ sk_status sk_kern_LINEAR(sk_kctx *k)
     sk_status st = linear_attrs(k, &wt, &act);
     if (st) return st;
     if (sk_qlinear_is(k)) return sk_qlinear_kern(k, act);
-    if (sk_slinear_run(k, wt, act, &st)) return st;   /* a pruned W sparse enough to pay (sparse.c) */
     const sk_rtensor *x = k->in[0], *w = k->in[1], *b = k->n_in > 2 ? k->in[2] : NULL;
     int64_t K = x->dims[x->rank - 1], N = wt ? w->dims[0] : w->dims[1];
     int64_t M = K ? sk_rt_numel(x) / K : sk_rt_numel(k->out[0]) / (N ? N : 1);
     float *y = k->out[0]->data;
     if (M == 0 || N == 0) return SK_OK;
+    const sk_linw *lw = NULL;
+    if (K > 0 && (st = linear_weight(k, wt, &lw))) return st;
+    if (K > 0 && lw && lw->kind == SK_LINW_PACKED) {
+        sk_pgemm((const sk_packw *)lw, x->data, M, b ? b->data : NULL, act, y, k->pool);
+        return SK_OK;
+    }
     if (K == 0) memset(y, 0, (size_t)(M * N) * sizeof(float));
-    else
+    else if (lw && lw->kind == SK_LINW_SPARSE && M >= SK_SPARSE_MIN_ROWS) {   /* a pruned W (sparse.c) */
+        if ((st = sk_spmat_mul((const sk_spmat *)lw, x->data, M, y, k->pool))) return st;
+    } else
         sk_sgemm_pool(k->pool, false, wt, (int)M, (int)N, (int)K, 1.0f, x->data, (int)K, w->data, wt ? (int)K : (int)N,
                       0.0f, y, (int)N);
     if (b || act != SK_ACT_NONE) {

@@ -32,7 +32,6 @@
  * With fewer than 16 rows (a tile) the padding wastes the vector: at M = 1
  * dense gemv wins down to density 0.1. */
 #define SK_SPARSE_MAX_DENSITY 0.60
-#define SK_SPARSE_MIN_ROWS 16
 
 #define TILE 16     /* rows of x per tile: one AVX-512 vector */
 #define NBLOCK 64   /* output rows per block */
@@ -48,6 +47,7 @@ sk_spmat *sk_spmat_pack(const float *w, int64_t N, int64_t K, bool wt)
                    (size_t)nnz * (sizeof(uint16_t) + sizeof(float));
     sk_spmat *s = sk_malloc(bytes);
     if (!s) return NULL;
+    s->hdr.kind = SK_LINW_SPARSE;
     s->N = N;
     s->K = K;
     s->nnz = nnz;
@@ -231,42 +231,11 @@ sk_status sk_spmat_mul(const sk_spmat *s, const float *x, int64_t M, float *y, s
     return SK_OK;
 }
 
-/* ---- the LINEAR hook ---- */
+/* ---- when it pays ---- */
 
-typedef struct epi { float *y; const float *b; int64_t N; sk_act act; } epi;
-
-static void epilogue(void *ctx, int64_t lo, int64_t hi)
+bool sk_spmat_pays(const float *w, int64_t N, int64_t K)
 {
-    const epi *e = ctx;
-    for (int64_t r = lo; r < hi; r++) sk_bias_act_f32(e->y + r * e->N, e->y + r * e->N, e->b, e->N, e->act);
-}
-
-bool sk_slinear_run(sk_kctx *k, bool wt, sk_act act, sk_status *st)
-{
-    const sk_rtensor *x = k->in[0], *w = k->in[1], *b = k->n_in > 2 ? k->in[2] : NULL;
-    *st = SK_OK;
-    if (!k->state || !w->is_const || w->dtype != SK_DT_F32 || w->rank != 2 || !w->data) return false;
-    int64_t N = wt ? w->dims[0] : w->dims[1], K = wt ? w->dims[1] : w->dims[0];
-    sk_spmat *s = *k->state;
-    if (!s) {   /* first run: decide once, pack once */
-        int64_t nz = 0, n = N * K;
-        const float *wd = w->data;
-        for (int64_t i = 0; i < n; i++) nz += wd[i] != 0.0f;
-        if (n > 0 && (double)nz <= SK_SPARSE_MAX_DENSITY * (double)n && K > 0 && K <= 65536) {
-            s = sk_spmat_pack(wd, N, K, wt);
-        } else if ((s = sk_calloc(1, sizeof *s))) {
-            s->nnz = -1;   /* dense: remembered so the weight is not scanned again */
-        }
-        if (!s) { *st = SK_ERR_NOMEM; return true; }
-        *k->state = s;
-    }
-    int64_t M = sk_rt_numel(x) / (K ? K : 1);
-    if (s->nnz < 0 || s->N != N || s->K != K || M < SK_SPARSE_MIN_ROWS) return false;
-    float *y = k->out[0]->data;
-    if ((*st = sk_spmat_mul(s, x->data, M, y, k->pool))) return true;
-    if (b || act != SK_ACT_NONE) {
-        epi e = {y, b ? b->data : NULL, N, act};
-        sk_kpar(k, M, 16384 / (N ? N : 1) + 1, epilogue, &e);
-    }
-    return true;
+    int64_t nz = 0, n = N * K;
+    for (int64_t i = 0; i < n; i++) nz += w[i] != 0.0f;
+    return n > 0 && (double)nz <= SK_SPARSE_MAX_DENSITY * (double)n && K > 0 && K <= 65536;
 }

@@ -16,6 +16,7 @@
  * col[rowptr[n] .. rowptr[n+1]) (ascending) and values val[...].  One
  * allocation (sk_free it). */
 typedef struct sk_spmat {
+    sk_linw hdr;
     int64_t N, K, nnz;
     int64_t *rowptr;        /* [N + 1] */
     uint16_t *col;          /* [nnz] (K <= 65536) */
@@ -32,10 +33,10 @@ sk_spmat *sk_spmat_pack(const float *w, int64_t N, int64_t K, bool wt);
 void sk_spmat_mul_ref(const sk_spmat *s, const float *x, int64_t M, float *y);
 sk_status sk_spmat_mul(const sk_spmat *s, const float *x, int64_t M, float *y, sk_pool *pool);
 
-/* The LINEAR kernel's hook: when input 1 is a constant f32 weight sparse
- * enough to pay, compute y = act(x·Wᵀ + b) into out[0] and return true (*st
- * set); else return false and let the dense path run.  The decision and the
- * packed weight live in *k->state. */
-bool sk_slinear_run(sk_kctx *k, bool wt, sk_act act, sk_status *st);
+/* Whether W [N, K] (either layout) has few enough non-zeros for the sparse
+ * product to beat the dense one (SK_SPARSE_MAX_DENSITY) and K fits. */
+bool sk_spmat_pays(const float *w, int64_t N, int64_t K);
+/* Fewest rows of x for which the sparse product is used. */
+#define SK_SPARSE_MIN_ROWS 16
 
 #endif
