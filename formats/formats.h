@@ -86,6 +86,14 @@ sk_status sk_onnx_load_mem(const void *buf, size_t len, const char *path, sk_mod
  *                   group, or its largest power-of-two divisor ≤ 256 with the
  *                   scales repeated; accuracy_level 4), B = W's bytes as they
  *                   are, zero points packed two per byte, bias as input 5
+ *   GATHER int8     a quantized table (ir.h): DequantizeLinear(table i8
+ *                   [V, H], scales [V], axis 0; grouped: blocked along the
+ *                   row, opset 21) → Gather; a LINEAR tied to it reads the
+ *                   same initializer through a Transpose
+ *   GATHER int4     com.microsoft GatherBlockQuantized (bits 4, block_size =
+ *                   the group, a power of two ≥ 16; H even): the table's
+ *                   bytes as uint8 [V, H/2], scales [V, G], zero points
+ *                   packed two per byte [V, ceil(G/2)]
  *   ATTENTION       Reshape/Transpose to heads, MatMul, Mul scale, causal
  *                   Where over a constant lower-triangular [max_pos, max_pos]
  *                   mask sliced to [S, T] (a Range/Greater mask when

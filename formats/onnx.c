@@ -893,7 +893,8 @@ static sk_status import_node(ctx *c, const nodeinfo *ni)
     while (n_in && !np->input[n_in - 1][0]) n_in--;       /* trailing "" = absent optional inputs */
     while (n_out && !np->output[n_out - 1][0]) n_out--;
     bool fast_gelu_bias = approx && !strcmp(approx, "tanh") && n_in == 2;
-    int max_in = fast_gelu_bias ? 2 : oi->max_in;
+    /* the IR's Gather takes 2 more inputs when its table is quantized; ONNX's takes 2 */
+    int max_in = fast_gelu_bias || op == SK_OP_GATHER ? 2 : oi->max_in;
     if (n_in < (size_t)oi->min_in || (max_in >= 0 && n_in > (size_t)max_in))
         return sk_err(SK_ERR_UNSUPPORTED, "%s: %s: %zu inputs, shrink's %s takes %d..%d", c->path, ni->what, n_in,
                       oi->name, oi->min_in, max_in);

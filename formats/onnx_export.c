@@ -5,7 +5,8 @@
  * target opset where the IR keeps the spelling of the file it came from
  * (axes as attribute or input, Split sizes, ConstantOfShape's value, RNN
  * activations).  Fused ops are decomposed into standard ONNX, quantized
- * LINEARs into DequantizeLinear / MatMulInteger / com.microsoft MatMulNBits;
+ * LINEARs into DequantizeLinear / MatMulInteger / com.microsoft MatMulNBits,
+ * quantized Gathers into DequantizeLinear → Gather / GatherBlockQuantized;
  * formats.h lists every form.  The decompositions follow the semantics in
  * ir.h and the runtime's kernels, so the file computes what `shrink run`
  * computes (tests/py/test_onnx_export.py holds both to it).
@@ -87,6 +88,7 @@ typedef struct ex {
     const char **tname;        /* [n_tensors] the ONNX name of each IR tensor */
     const char **orig;         /* [n_tensors] its name once emitted as it is */
     const char **trans;        /* [n_tensors] a 2-D tensor transposed, once made */
+    const char **nbits;        /* [n_tensors] a q4 W as MatMulNBits' B, once made (a tied table reads it too) */
     const char **mask_bias;    /* [n_tensors] the [B, 1, 1, T] additive mask made from a mask input */
     unsigned char *use;        /* [n_tensors] USE_* */
     bool *const_out;           /* [n_tensors] a constant that is a graph output */
@@ -732,6 +734,24 @@ static const char *dynamic8(ex *e, int x, int w, int b, int sc, int64_t N, const
     return b >= 0 ? O(mk(e, "Add", dst, 2, y, T(e, b))) : y;
 }
 
+/* MatMulNBits' block for an int4 group: its largest power-of-two divisor, at most 256 (0: none ≥ 16). */
+static int64_t nbits_block(int64_t group)
+{
+    int64_t p = group & -group;
+    return p < 16 ? 0 : p > 256 ? 256 : p;
+}
+
+/* A q4 W [N, K] as MatMulNBits' B, uint8 [N, K/bs, bs/2]: its bytes as they are, one initializer however
+ * many nodes read it (a table tied to the head reads it reshaped). */
+static const char *nbits_b(ex *e, int w, int64_t bs)
+{
+    if (e->st || e->nbits[w]) return e->nbits[w];
+    const sk_tensor *t = &e->g->tensors[w];
+    int64_t bd[3] = {t->dims[0], t->dims[1] / bs, bs / 2};
+    const char *bn = fresh_in(e, &e->names, e->tname[w], "B");
+    return bn && init_add(e, bn, OT_UINT8, 3, bd, t->data, t->nbytes) ? (e->nbits[w] = bn) : NULL;
+}
+
 /* int4 as com.microsoft MatMulNBits.  level: accuracy_level, 4 (activations
  * quantized to int8 per block, as shrink's W4A8 kernel does; the blocks are
  * the MatMulNBits blocks, smaller than the group when it was re-blocked) or
@@ -739,18 +759,16 @@ static const char *dynamic8(ex *e, int x, int w, int b, int sc, int64_t N, const
 static const char *nbits4(ex *e, int x, int w, int b, int sc, int zp, int64_t N, int64_t K, int64_t ng, int level,
                           const char *dst)
 {
-    const sk_tensor *tw = &e->g->tensors[w], *ts = &e->g->tensors[sc];
-    int64_t g = K / ng, p = g & -g;   /* the largest power of two dividing the group */
-    if (p < 16 || K % 2) {
+    const sk_tensor *ts = &e->g->tensors[sc];
+    int64_t g = K / ng, bs = nbits_block(g);
+    if (!bs || K % 2) {
         fail(e, SK_ERR_UNSUPPORTED, "int4 group %lld: MatMulNBits needs a power-of-two block ≥ 16 dividing it",
              (long long)g);
         return NULL;
     }
-    int64_t bs = p > 256 ? 256 : p, rep = g / bs, nb = K / bs;
-    const char *wn = e->tname[w];
-    int64_t bd[3] = {N, nb, bs / 2}, nsc = N * nb;
-    const char *bn = fresh_in(e, &e->names, wn, "B"), *sn = fresh_in(e, &e->names, e->tname[sc], "blocks");
-    if (!bn || !sn || !init_add(e, bn, OT_UINT8, 3, bd, tw->data, tw->nbytes)) return NULL;
+    int64_t rep = g / bs, nb = K / bs, nsc = N * nb;
+    const char *bn = nbits_b(e, w, bs), *sn = fresh_in(e, &e->names, e->tname[sc], "blocks");
+    if (!bn || !sn) return NULL;
     const float *s = ts->data;
     float *sr = rep == 1 ? (float *)s : ar_alloc(e, (size_t)nsc * sizeof *sr);
     if (!sr) return NULL;
@@ -841,6 +859,94 @@ static void emit_linear(ex *e, const sk_node *n)
         }
     }
     if (*act) act_apply(e, act, y, out);
+}
+
+/* ---- quantized GATHER (an embedding table, ir.h) ---- */
+/* A q4 [rows, cols] table as ONNX uint8 [rows, cols/2], its bytes as they
+ * are (two codes a byte, low nibble first: GatherBlockQuantized's packing).
+ * When an int4 LINEAR reads it too (a tied head), MatMulNBits' B reshaped,
+ * so the file holds the bytes once. */
+static const char *q4_bytes(ex *e, int tid)
+{
+    if (e->st || e->orig[tid]) return e->orig[tid];
+    const sk_tensor *t = &e->g->tensors[tid];
+    int64_t d[2] = {t->dims[0], t->dims[1] / 2};
+    for (int i = 0; i < e->g->n_nodes; i++) {
+        const sk_node *n = &e->g->nodes[i];
+        int64_t ns = n->n_in > 3 && n->in[3] >= 0 ? sk_tensor_numel(&e->g->tensors[n->in[3]]) : 0;
+        int64_t bs = ns > 0 && ns % d[0] == 0 && t->dims[1] % (ns / d[0]) == 0 ? nbits_block(t->dims[1] / (ns / d[0])) : 0;
+        if (n->op == SK_OP_LINEAR && n->in[1] == tid && bs)
+            return e->orig[tid] = O(mk(e, "Reshape", NULL, 2, nbits_b(e, tid, bs), k_i64(e, d, 2)));
+    }
+    return init_add(e, e->tname[tid], OT_UINT8, 2, d, t->data, t->nbytes) ? (e->orig[tid] = e->tname[tid]) : NULL;
+}
+
+/* int4: com.microsoft GatherBlockQuantized(data u8 [V, H/2], indices, scales [V, G], zero points u8 [V, ceil(G/2)]). */
+static void gather_q4(ex *e, const sk_node *n, int64_t V, int64_t H, int64_t G, int64_t group)
+{
+    int sc = n->in[2], zp = n->n_in > 3 ? n->in[3] : -1;
+    if (group < 16 || (group & (group - 1)) || H % 2) {
+        fail(e, SK_ERR_UNSUPPORTED, "int4 table [%lld, %lld] in groups of %lld: GatherBlockQuantized needs a "
+             "power-of-two group ≥ 16 and rows of whole bytes", (long long)V, (long long)H, (long long)group);
+        return;
+    }
+    const sk_tensor *ts = &e->g->tensors[sc];
+    int64_t sd[2] = {V, G};
+    const char *sn = ts->rank == 2 ? T(e, sc) : fresh_in(e, &e->names, e->tname[sc], "2d");
+    if (ts->rank != 2 && sn && !init_add(e, sn, OT_FLOAT, 2, sd, ts->data, ts->nbytes)) return;
+    const char *zn = NULL;
+    if (zp >= 0) {   /* per row ceil(G/2) bytes, two 4-bit zero points each, low nibble first */
+        const sk_tensor *tz = &e->g->tensors[zp];
+        const uint8_t *z = tz->data;
+        int64_t zb = (G + 1) / 2, nz[2] = {V, zb};
+        uint8_t *pk = tz->dtype == SK_DT_U8 && sk_tensor_numel(tz) == V * G ? ar_alloc(e, (size_t)(V * zb)) : NULL;
+        if (!pk && !e->st) {
+            fail(e, SK_ERR_INVALID, "zero points '%s' are not u8 [%lld, %lld]", e->tname[zp], (long long)V, (long long)G);
+            return;
+        }
+        for (int64_t i = 0; pk && i < V * G; i++) {
+            if (z[i] > 15) {
+                fail(e, SK_ERR_INVALID, "zero point %u of '%s' is not 4-bit", z[i], e->tname[zp]);
+                return;
+            }
+            pk[i / G * zb + i % G / 2] |= (uint8_t)(z[i] << (4 * (i % G & 1)));
+        }
+        zn = fresh_in(e, &e->names, e->tname[zp], "packed");
+        if (!pk || !zn || !init_add(e, zn, OT_UINT8, 2, nz, pk, (size_t)(V * zb))) return;
+    }
+    const char *ins[4] = {q4_bytes(e, n->in[0]), T(e, n->in[1]), sn, zn}, *out = T(e, n->out[0]);
+    Onnx__NodeProto *np = out ? node_new(e, "GatherBlockQuantized", "com.microsoft", n->name, ins, 4, &out, 1) : NULL;
+    set_i(e, np, "bits", 4);
+    set_i(e, np, "block_size", group);
+    set_i(e, np, "gather_axis", 0);
+    set_i(e, np, "quantize_axis", 1);
+}
+
+static void emit_qgather(ex *e, const sk_node *n)
+{
+    int tw = n->in[0], sc = n->in[2], zp = n->n_in > 3 ? n->in[3] : -1;
+    const sk_tensor *t = &e->g->tensors[tw], *ts = sc >= 0 ? &e->g->tensors[sc] : NULL;
+    int64_t axis = sk_node_attr_i(n, "axis", 0), V = t->rank == 2 ? t->dims[0] : -1, H = t->rank == 2 ? t->dims[1] : -1;
+    int64_t ns = ts ? sk_tensor_numel(ts) : -1, G = V > 0 && ns > 0 ? ns / V : 0;
+    int64_t group = sk_node_attr_i(n, "group", G > 0 && H % G == 0 ? H / G : 0);
+    if (!ts || !(t->flags & SK_TF_CONST) || !(ts->flags & SK_TF_CONST) || ts->dtype != SK_DT_F32 || (axis != 0 && axis != -2) ||
+        V <= 0 || H <= 0 || G <= 0 || ns != V * G || ts->rank < 1 || ts->dims[0] != V || group <= 0 || (H - 1) / group + 1 != G) {
+        fail(e, SK_ERR_INVALID, "quantized table '%s' and scales '%s' do not fit ir.h's Gather (a constant [V, H] on axis "
+             "0, f32 scales [V] or [V, ceil(H/group)])", e->tname[tw], sc >= 0 ? e->tname[sc] : "(none)");
+        return;
+    }
+    if (t->dtype == SK_DT_Q4) { gather_q4(e, n, V, H, G, group); return; }
+    if (t->dtype != SK_DT_I8 || zp >= 0 || (G > 1 && e->opset < 21)) {
+        fail(e, SK_ERR_UNSUPPORTED, "a %s table%s%s", sk_dtype_info(t->dtype)->name, zp >= 0 ? " with zero points" : "",
+             G > 1 && e->opset < 21 ? " with groups (blocked DequantizeLinear needs opset 21)" : "");
+        return;
+    }
+    /* int8: DequantizeLinear (per row on axis 0, or blocked along the row) → Gather */
+    Onnx__NodeProto *dq = mk(e, "DequantizeLinear", NULL, 2, T(e, tw), G == 1 ? scales_flat(e, sc, V) : T(e, sc));
+    set_i(e, dq, "axis", G == 1 ? 0 : 1);
+    if (G > 1) set_i(e, dq, "block_size", group);
+    Onnx__NodeProto *np = mk(e, "Gather", T(e, n->out[0]), 2, O(dq), T(e, n->in[1]));
+    set_i(e, np, "axis", 0);
 }
 
 /* ---- ATTENTION ---- */
@@ -1203,6 +1309,7 @@ static void export_graph(ex *e)
         e->cur = n;
         switch (n->op) {
         case SK_OP_LINEAR: emit_linear(e, n); break;
+        case SK_OP_GATHER: if (n->n_in > 2) emit_qgather(e, n); else emit_primitive(e, n); break;
         case SK_OP_ATTENTION: emit_attention(e, n); break;
         case SK_OP_SKIP_LAYERNORM: emit_skip_layernorm(e, n); break;
         case SK_OP_GELU: emit_gelu(e, n); break;
@@ -1241,10 +1348,11 @@ sk_status sk_onnx_save(const sk_model *m, const char *path, const sk_onnx_save_o
     e.tname = sk_calloc(nt, sizeof *e.tname);
     e.orig = sk_calloc(nt, sizeof *e.orig);
     e.trans = sk_calloc(nt, sizeof *e.trans);
+    e.nbits = sk_calloc(nt, sizeof *e.nbits);
     e.mask_bias = sk_calloc(nt, sizeof *e.mask_bias);
     e.use = sk_calloc(nt, sizeof *e.use);
     e.const_out = sk_calloc(nt, sizeof *e.const_out);
-    if (!e.tname || !e.orig || !e.trans || !e.mask_bias || !e.use || !e.const_out) e.st = SK_ERR_NOMEM;
+    if (!e.tname || !e.orig || !e.trans || !e.nbits || !e.mask_bias || !e.use || !e.const_out) e.st = SK_ERR_NOMEM;
     if (!e.st) export_graph(&e);
 
     Onnx__GraphProto *gp = ar_alloc(&e, sizeof *gp);
@@ -1311,6 +1419,7 @@ sk_status sk_onnx_save(const sk_model *m, const char *path, const sk_onnx_save_o
     sk_free(e.tname);
     sk_free(e.orig);
     sk_free(e.trans);
+    sk_free(e.nbits);
     sk_free(e.mask_bias);
     sk_free(e.use);
     sk_free(e.const_out);

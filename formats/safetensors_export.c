@@ -91,10 +91,10 @@ static sk_status collect(exp_ctx *x, const char *prefix)
             if (!suf || t < 0 || !(g->tensors[t].flags & SK_TF_CONST)) continue;
             const sk_tensor *tt = &g->tensors[t];
             if (n->op == SK_OP_GATHER && !(tt->flags & SK_TF_WEIGHT)) continue;
-            if (n->op == SK_OP_LINEAR && n->n_in > 3 && n->in[3] >= 0)
-                return sk_err(SK_ERR_UNSUPPORTED, "%s: layer '%s' is quantized (%s); a Hugging Face checkpoint here holds "
-                              "fp32 weights (write .skm or .onnx instead)", x->path, n->name,
-                              sk_dtype_info(g->tensors[n->in[1]].dtype)->name);
+            if ((n->op == SK_OP_LINEAR && n->n_in > 3 && n->in[3] >= 0) || (n->op == SK_OP_GATHER && n->n_in > 2))
+                return sk_err(SK_ERR_UNSUPPORTED, "%s: %s '%s' is quantized (%s); a Hugging Face checkpoint here holds "
+                              "fp32 weights (write .skm or .onnx instead)", x->path,
+                              n->op == SK_OP_GATHER ? "table" : "layer", n->name, sk_dtype_info(tt->dtype)->name);
             if (tt->dtype != SK_DT_F32)
                 return sk_err(SK_ERR_UNSUPPORTED, "%s: '%s' input %d is %s, expected f32", x->path, n->name, k,
                               sk_dtype_info(tt->dtype)->name);

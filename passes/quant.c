@@ -5,9 +5,10 @@
  * quant_int4.c, SmoothQuant in quant_int8.c); this file decides what to feed
  * it.  Candidates are LINEARs with a constant f32 W and MatMul / Gemm nodes
  * with a constant 2-D weight.  The head (a layer writing a graph output: LM
- * head, classifier) and embedding tables (Gather) stay fp32 unless asked.
- * Everything the user can get wrong (patterns, per-layer overrides, missing
- * calibration) is checked before the model is touched.
+ * head, classifier) stays fp32 unless asked; embedding tables (Gather over a
+ * constant) follow `embed` (quant_embed.c, which also handles a head tied to
+ * a table).  Everything the user can get wrong (patterns, per-layer
+ * overrides, missing calibration) is checked before the model is touched.
  *
  * RTN streams: each layer is quantized and rewritten in turn, so memory stays
  * near one tensor.  GPTQ and AWQ need each layer's real inputs from the
@@ -429,75 +430,88 @@ sk_status sk_qlayer_linearize(sk_model *m, sk_qlayer *l)
 
 /* ---- rewriting a layer into the quantized LINEAR ---- */
 
-sk_status sk_qlayer_finalize(sk_model *m, sk_qlayer *l)
+sk_status sk_qmat_store(sk_graph *g, int w, sk_qmat *q, int *sid, int *zid)
 {
-    sk_graph *g = &m->g;
-    sk_qmat *q = &l->q;
     const bool b8 = q->spec.bits == 8;
-    const int64_t G = l->K / q->spec.group;
-    int w = l->w;
-    char *base = NULL;
-    sk_status st = SK_OK;
-    /* a W shared with other nodes (a tied LM head) keeps its fp32 tensor for them */
-    bool shared = uses(g, w, NULL) > 1;
-    if (shared) {
-        if (!(base = unique_name(g, g->nodes[l->node].name, ".weight"))) return SK_ERR_NOMEM;
-        w = sk_graph_add_tensor(g, base, b8 ? SK_DT_I8 : SK_DT_Q4, 2, (int64_t[]){l->N, l->K});
-        if (w < 0) { sk_free(base); return SK_ERR_NOMEM; }
-    } else if (!(base = sk_strdup(g->tensors[w].name))) {
-        return SK_ERR_NOMEM;
-    }
-    int64_t sd[2] = {l->N, G};
-    char *sname = unique_name(g, base, ".scales"), *zname = q->zeros ? unique_name(g, base, ".zeros") : NULL;
-    int sid = -1, zid = -1;
-    if (!sname || (q->zeros && !zname)) st = SK_ERR_NOMEM;
+    const int64_t G = (q->K - 1) / q->spec.group + 1, sd[2] = {q->N, G};
+    char *sname = unique_name(g, g->tensors[w].name, ".scales");
+    char *zname = q->zeros ? unique_name(g, g->tensors[w].name, ".zeros") : NULL;
+    sk_status st = sname && (!q->zeros || zname) ? SK_OK : SK_ERR_NOMEM;
+    *sid = *zid = -1;
     if (!st) {
-        sid = sk_graph_add_const(g, sname, SK_DT_F32, b8 ? 1 : 2, sd, q->scales, true);
+        *sid = sk_graph_add_const(g, sname, SK_DT_F32, b8 && G == 1 ? 1 : 2, sd, q->scales, true);
         q->scales = NULL;   /* the graph has it now (or freed it) */
-        if (sid < 0) st = SK_ERR_NOMEM;
+        if (*sid < 0) st = SK_ERR_NOMEM;
     }
     if (!st && q->zeros) {
-        zid = sk_graph_add_const(g, zname, SK_DT_U8, 2, sd, q->zeros, true);
+        *zid = sk_graph_add_const(g, zname, SK_DT_U8, 2, sd, q->zeros, true);
         q->zeros = NULL;
-        if (zid < 0) st = SK_ERR_NOMEM;
+        if (*zid < 0) st = SK_ERR_NOMEM;
     }
     sk_quant *qi = st ? NULL : sk_malloc(sizeof *qi);
-    int *in = st ? NULL : sk_realloc(g->nodes[l->node].in, 5 * sizeof *in);
-    if (!st && (!qi || !in)) st = SK_ERR_NOMEM;
-    if (in) g->nodes[l->node].in = in;
-    sk_free(base);
+    if (!st && !qi) st = SK_ERR_NOMEM;
     sk_free(sname);
     sk_free(zname);
-    if (st) { sk_free(qi); sk_qmat_free(q); return st; }
+    if (st) { sk_qmat_free(q); return st; }
 
     sk_tensor *t = &g->tensors[w];
     if (t->flags & SK_TF_OWNED) sk_free(t->data);
     t->dtype = b8 ? SK_DT_I8 : SK_DT_Q4;
     t->rank = 2;
-    t->dims[0] = l->N;
-    t->dims[1] = l->K;
+    t->dims[0] = q->N;
+    t->dims[1] = q->K;
     t->data = q->codes;
     q->codes = NULL;
-    SK_ASSERT(sk_dtype_nbytes(t->dtype, l->N * l->K, &t->nbytes));
+    SK_ASSERT(sk_dtype_nbytes(t->dtype, q->N * q->K, &t->nbytes));
     t->flags |= SK_TF_CONST | SK_TF_WEIGHT | SK_TF_OWNED;
     sk_free(t->quant);
-    *qi = (sk_quant){.bits = q->spec.bits, .group = q->spec.group, .axis = 1, .symmetric = zid < 0,
-                     .scales = sid, .zeros = zid};
+    *qi = (sk_quant){.bits = q->spec.bits, .group = q->spec.group, .axis = 1, .symmetric = *zid < 0,
+                     .scales = *sid, .zeros = *zid};
     t->quant = qi;
+    sk_qmat_free(q);
+    return SK_OK;
+}
 
-    sk_node *n = &g->nodes[l->node];
+sk_status sk_qnode_attach(sk_graph *g, int nd, int at, int sid, int zid, const sk_qspec *s)
+{
+    int *in = sk_realloc(g->nodes[nd].in, (size_t)(at + 2) * sizeof *in);
+    if (!in) return SK_ERR_NOMEM;
+    sk_node *n = &g->nodes[nd];
+    n->in = in;
+    in[at] = sid;
+    in[at + 1] = zid;
+    n->n_in = zid >= 0 ? at + 2 : at + 1;
+    sk_status st = sk_node_set_i(n, "bits", s->bits);
+    return st ? st : sk_node_set_i(n, "group", s->group);
+}
+
+sk_status sk_qlinear_attach(sk_graph *g, int nd, int w, int b, int sid, int zid, const sk_qspec *s, int act_bits)
+{
+    sk_status st = sk_qnode_attach(g, nd, 3, sid, zid, s);
+    sk_node *n = &g->nodes[nd];
+    if (st || (st = sk_node_set_i(n, "wt", 1))) return st;
     n->in[1] = w;
-    n->in[2] = l->b;
-    n->in[3] = sid;
-    n->in[4] = zid;
-    n->n_in = zid >= 0 ? 5 : 4;
+    n->in[2] = b;
+    return sk_node_set_i(n, "act_bits", act_bits);
+}
+
+sk_status sk_qlayer_finalize(sk_model *m, sk_qlayer *l)
+{
+    sk_graph *g = &m->g;
+    int w = l->w, sid, zid;
+    /* a W shared with other nodes (a tied LM head) keeps its fp32 tensor for them */
+    if (uses(g, w, NULL) > 1) {
+        char *base = unique_name(g, g->nodes[l->node].name, ".weight");
+        w = base ? sk_graph_add_tensor(g, base, l->q.spec.bits == 8 ? SK_DT_I8 : SK_DT_Q4, 2, (int64_t[]){l->N, l->K}) : -1;
+        sk_free(base);
+        if (w < 0) { sk_qmat_free(&l->q); return SK_ERR_NOMEM; }
+    }
+    sk_qspec spec = l->q.spec;
+    sk_status st = sk_qmat_store(g, w, &l->q, &sid, &zid);
+    if (!st) st = sk_qlinear_attach(g, l->node, w, l->b, sid, zid, &spec, l->act_bits);
+    if (st) return st;
     l->w = w;
     l->wt = true;
-    if ((st = sk_node_set_i(n, "wt", 1)) || (st = sk_node_set_i(n, "bits", q->spec.bits)) ||
-        (st = sk_node_set_i(n, "group", q->spec.group)))
-        return st;
-    if ((st = sk_node_set_i(n, "act_bits", l->act_bits))) return st;
-    sk_qmat_free(q);
     l->quantized = false;
     return SK_OK;
 }
@@ -810,6 +824,7 @@ typedef struct qopts {
     int method, act_bits;
     double smooth;           /* SmoothQuant alpha, 0 = off */
     bool head8;              /* head = int8 */
+    sk_qtable_opts embed;    /* embedding tables (quant_embed.c) */
     sk_gptq_opts gptq;
     int awq_grid;
     bool awq_clip;
@@ -869,17 +884,18 @@ static sk_status apply_overrides(const sk_model *m, sk_qlayer *ls, int n, const 
     return st;
 }
 
-static sk_status read_opts(sk_pass_ctx *c, qopts *o)
+static sk_status read_opts(sk_pass_ctx *c, qopts *o, int n_include)
 {
-    int64_t bits, group, grid, block;
+    int64_t bits, group, grid, block, egroup;
     double damp;
     bool sym, act_order, clip;
-    const char *method, *head;
+    const char *method, *head, *embed;
     int64_t act_bits;
     sk_status st;
     if ((st = c->get_int(c, "bits", &bits)) || (st = c->get_int(c, "group", &group)) || (st = c->get_bool(c, "sym", &sym)) ||
         (st = c->get_string(c, "method", &method)) || (st = c->get_int(c, "act_bits", &act_bits)) ||
         (st = c->get_float(c, "smoothquant", &o->smooth)) || (st = c->get_string(c, "head", &head)) ||
+        (st = c->get_string(c, "embed", &embed)) || (st = c->get_int(c, "embed_group", &egroup)) ||
         (st = c->get_float(c, "damp", &damp)) || (st = c->get_int(c, "block", &block)) ||
         (st = c->get_bool(c, "act_order", &act_order)) || (st = c->get_int(c, "awq_grid", &grid)) ||
         (st = c->get_bool(c, "awq_clip", &clip)))
@@ -888,6 +904,10 @@ static sk_status read_opts(sk_pass_ctx *c, qopts *o)
     o->method = method_of(method);
     o->act_bits = (int)act_bits;
     o->head8 = !strcmp(head, "int8");
+    /* auto: the tables take the layers' bits, unless include narrows what is quantized */
+    int eb = !strcmp(embed, "int8") ? 8 : !strcmp(embed, "int4") ? 4 : !strcmp(embed, "fp32") ? 0 : n_include ? 0 : (int)bits;
+    o->embed = (sk_qtable_opts){eb, egroup ? (int)egroup : (int)group, sym, (int)act_bits, o->smooth > 0,
+                                strcmp(embed, "auto") != 0};
     o->gptq = (sk_gptq_opts){damp, (int)block, act_order};
     o->awq_grid = (int)grid;
     o->awq_clip = clip;
@@ -1056,13 +1076,12 @@ static sk_status run_stages(const qopts *o, sk_pass_ctx *c, sk_model *m, sk_qlay
 static sk_status quantize_run(sk_pass_ctx *c, sk_model *m)
 {
     qopts o;
-    sk_status st = read_opts(c, &o);
-    if (st) return st;
     const char *const *inc, *const *exc;
     int ni, ne;
     const char *layers_json;
+    sk_status st;
     if ((st = c->get_strings(c, "include", &inc, &ni)) || (st = c->get_strings(c, "exclude", &exc, &ne)) ||
-        (st = c->get_object(c, "layers", &layers_json)))
+        (st = c->get_object(c, "layers", &layers_json)) || (st = read_opts(c, &o, ni)))
         return st;
     if (o.smooth > 0 && o.method == SK_QM_AWQ)
         return c->error(c, SK_ERR_INVALID, "smoothquant and method awq both rescale input channels; use one");
@@ -1116,6 +1135,7 @@ static sk_status quantize_run(sk_pass_ctx *c, sk_model *m)
             c->note(c, "%s: K = %lld is not a multiple of group %d: int8 instead", m->g.nodes[ls[i].node].name,
                     (long long)ls[i].K, -1 - ls[i].stage);
     /* ---- the rewrite ---- */
+    if (!st) st = sk_qtables_run(c, m, ls, n, &o.embed);
     for (int i = 0; !st && i < n; i++)
         if (ls[i].selected) st = sk_qlayer_linearize(m, &ls[i]);
     if (!st && o.smooth > 0) {
@@ -1146,7 +1166,7 @@ static sk_status quantize_run(sk_pass_ctx *c, sk_model *m)
         size_t k = 0;
         for (int i = 0; i < n; i++) {
             const sk_qlayer *l = &ls[i];
-            if (l->selected || k >= sizeof per) continue;
+            if (l->selected || l->tied || k >= sizeof per) continue;
             k += (size_t)snprintf(per + k, sizeof per - k, "%s'%s'", k ? ", " : "", m->g.nodes[l->node].name);
         }
         char fb[32] = "";
@@ -1168,6 +1188,10 @@ static const struct sk_param quantize_params[] = {
      "0|8", 0, 0},
     {"smoothquant", SK_PARAM_FLOAT, "0", "8-bit layers: SmoothQuant migration strength alpha (0 = off, 0.5 typical)", NULL, 0, 1},
     {"head", SK_PARAM_STRING, "fp32", "the layer writing a graph output (LM head, classifier): fp32 or int8", "fp32|int8", 0, 0},
+    {"embed", SK_PARAM_STRING, "auto", "embedding tables (Gather over a constant; a tied LM head reads the same tensor): "
+     "int8 (a scale per row), int4 (groups along the row), fp32; auto = int8 with bits 8, int4 with bits 4, fp32 "
+     "with include", "auto|fp32|int8|int4", 0, 0},
+    {"embed_group", SK_PARAM_INT, "0", "int4 tables: values of a row per scale (0 = group)", "0|32|64|128", 0, 0},
     {"include", SK_PARAM_STRINGS, "", "only layers whose node or weight name matches one of these globs", NULL, 0, 0},
     {"exclude", SK_PARAM_STRINGS, "", "never layers matching one of these globs (wins over everything)", NULL, 0, 0},
     {"layers", SK_PARAM_OBJECT, "{}", "per-layer overrides {\"glob\": {\"bits\": 8, \"group\": 64, \"sym\": true, "
@@ -1183,7 +1207,7 @@ static const struct sk_param quantize_params[] = {
 const struct sk_pass sk_pass_quantize = {
     .api_version = SK_PASS_API_VERSION,
     .name = "quantize",
-    .summary = "int8 (W8A8, SmoothQuant) / int4 (RTN, GPTQ, AWQ) weight quantization of linear layers",
+    .summary = "int8 (W8A8, SmoothQuant) / int4 (RTN, GPTQ, AWQ) weight quantization of linear layers and embedding tables",
     .params = quantize_params,
     .run = quantize_run,
 };

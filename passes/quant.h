@@ -117,6 +117,7 @@ typedef struct sk_qlayer {
     int act_bits;           /* 8 = activations quantized at run time (W8A8 / W4A8), 0 = weight-only */
     int stage;              /* number of selected layers on the longest path before it */
     bool quantized;         /* q holds its codes (and W its dequantized values until finalized) */
+    bool tied;              /* W is an embedding table, quantized and rewritten with it (quant_embed.c) */
     sk_qmat q;
 } sk_qlayer;
 
@@ -150,6 +151,42 @@ sk_status sk_quant_own(sk_model *m, int tid);
 /* Replace l's LINEAR by the quantized form of ir.h from l->q (W becomes
  * i8 / q4 [N, K] with scales and zeros tensors); frees l->q. */
 sk_status sk_qlayer_finalize(sk_model *m, sk_qlayer *l);
+/* Tensor w becomes q: i8 / q4 [N, K] with quant{...}, its scales and zeros
+ * new tensors <w>.scales ([N] for int8 with one group a row, else
+ * [N, ceil(K/group)]) and <w>.zeros (*zid -1 without); the graph takes q's
+ * arrays (freed on failure). */
+sk_status sk_qmat_store(sk_graph *g, int w, sk_qmat *q, int *sid, int *zid);
+/* Node nd's inputs at and at + 1 become the scales and zeros (absent: the
+ * node has at + 1 inputs), attrs bits and group (a quantized Gather: at 2). */
+sk_status sk_qnode_attach(sk_graph *g, int nd, int at, int sid, int zid, const sk_qspec *s);
+/* LINEAR node nd reads the quantized W: inputs (x, w, b, sid, zid), attrs
+ * wt 1, bits, group, act_bits. */
+sk_status sk_qlinear_attach(sk_graph *g, int nd, int w, int b, int sid, int zid, const sk_qspec *s, int act_bits);
+
+/* ---- embedding tables (quant_embed.c) ----
+ * A table is a constant f32 [V, H] read by Gather on axis 0.  bits 8: one
+ * scale per row; bits 4: groups of `group` along the row (the last one may
+ * be shorter), as LINEAR's int4.  A table that is also the W of a candidate
+ * LINEAR (GPT-2's LM head, wt = 1: [N, K] = [V, H]) is quantized once and
+ * both read it: with the layer's own spec when the layer is selected (RTN,
+ * no SmoothQuant), else with the table's spec and the pass's act_bits (an
+ * fp32 head's weights cannot stay fp32 when the table they are is not).
+ * A selected head that GPTQ, AWQ or SmoothQuant will change gets its own
+ * copy of W first, so they never touch the embedding. */
+typedef struct sk_qtable_opts {
+    int bits;               /* 8 or 4; 0 = tables stay fp32 (ties are still undone where needed) */
+    int group;              /* bits 4 */
+    bool sym;               /* bits 4 */
+    int act_bits;           /* of an unselected LINEAR tied to a table (the pass's act_bits) */
+    bool smooth;            /* SmoothQuant will rescale the 8-bit layers */
+    bool asked;             /* the user asked for it (a model without tables gets a note) */
+} sk_qtable_opts;
+/* Quantize m's tables and rewrite their Gathers (and tied LINEARs: ls[i].tied,
+ * a shared selected one is no longer selected).  Notes say what was done. */
+sk_status sk_qtables_run(sk_pass_ctx *c, sk_model *m, sk_qlayer *ls, int n, const sk_qtable_opts *o);
+/* RTN of a table w [V, H]: scales [V, ceil(H/group)] (bits 8: group = H),
+ * zeros for asymmetric int4; equal to sk_quant_rtn when group divides H. */
+sk_status sk_qtable_rtn(const float *w, int64_t V, int64_t H, const sk_qspec *s, sk_qmat *q);
 
 /* Statistics of one layer input over the calibration samples. */
 typedef struct sk_qstat {

@@ -5,8 +5,8 @@
  * before the model is even loaded; OUT is refused up front when it exists
  * (unless --force) or has no writer.  Then the model is loaded, the pipeline
  * (quantize, then any --pass steps) runs, OUT is written atomically and a
- * summary says what it cost: bytes of constants before and after, layers by
- * precision, time.  Nothing is written when anything fails.
+ * summary says what it cost: bytes of constants before and after, layers and
+ * embedding tables by precision, time.  Nothing is written when anything fails.
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -22,9 +22,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: shrink quantize MODEL --bits 8|4 -o OUT [--force] [options]\n"
             "\n"
-            "Quantize the linear layers of MODEL (.onnx, .skm, .safetensors, a Hugging Face folder, .skir)\n"
-            "and write OUT (.skm, .onnx, or .skir text IR).  Embedding tables and the head (the layer\n"
-            "writing the model's output: LM head, classifier) stay fp32 unless asked.\n"
+            "Quantize the linear layers and embedding tables of MODEL (.onnx, .skm, .safetensors, a Hugging\n"
+            "Face folder, .skir) and write OUT (.skm, .onnx, or .skir text IR).  The head (the layer writing\n"
+            "the model's output: LM head, classifier) stays fp32 unless asked; a head tied to the token\n"
+            "embedding (GPT-2) reads the quantized table, so the table is stored once.\n"
             "\n"
             "  --bits 8|4          8: int8 per output channel (default); 4: int4 in groups\n"
             "  --method M          rtn (default), gptq or awq; gptq and awq need --calib\n"
@@ -34,6 +35,11 @@ static void usage(FILE *f)
             "  --act-bits 8|0      8: activations quantized to int8 at run time (default), 0: weight-only\n"
             "  --smoothquant A     int8: SmoothQuant with alpha A in [0, 1] (0.5 typical; needs --calib)\n"
             "  --head fp32|int8    the head's precision (default fp32)\n"
+            "  --embed auto|int8|int4|fp32\n"
+            "                      embedding tables (Gather over a constant): int8 a scale per row, int4\n"
+            "                      in groups along the row; auto (default) = int8 with --bits 8, int4\n"
+            "                      with --bits 4, fp32 with --include\n"
+            "  --embed-group 32|64|128  int4 tables: values per scale (default: --group)\n"
             "  --include GLOB      only layers whose node or weight name matches (repeatable)\n"
             "  --exclude GLOB      never these layers (repeatable; wins over everything)\n"
             "  --layers JSON       per-layer overrides, e.g. '{\"h.0.*\": {\"bits\": 8}}' (mixed precision)\n"
@@ -52,19 +58,31 @@ static void usage(FILE *f)
             "\n"
             "examples:\n"
             "  shrink quantize samples/zoo/bert-fortunes --bits 8 -o bert-int8.skm\n"
+            "  shrink quantize samples/zoo/gpt2-fortunes --bits 4 --embed int8 -o gpt2-q4-e8.skm\n"
             "  shrink quantize samples/zoo/gpt2-fortunes --bits 4 --method gptq --group 64 \\\n"
             "      --calib samples/data/fortunes-calib.txt -o gpt2-q4.skm\n");
 }
 
-typedef struct counts { int int4, int8, fp32; char fp32_names[256]; } counts;
+typedef struct counts { int int4, int8, fp32, tab4, tab8, tab32; char fp32_names[256]; } counts;
 
-/* Linear layers by precision; fp32 ones are those with a constant f32 weight. */
+/* Linear layers by precision; fp32 ones are those with a constant f32 weight.
+ * Tables: the distinct constant tables read by Gather (rank 2), by dtype. */
 static void count_layers(const sk_model *m, counts *c)
 {
     memset(c, 0, sizeof *c);
     size_t k = 0;
     for (int i = 0; i < m->g.n_nodes; i++) {
         const sk_node *n = &m->g.nodes[i];
+        if (n->op == SK_OP_GATHER && n->in[0] >= 0) {
+            const sk_tensor *t = &m->g.tensors[n->in[0]];
+            bool seen = false;
+            for (int j = 0; j < i && !seen; j++) seen = m->g.nodes[j].op == SK_OP_GATHER && m->g.nodes[j].in[0] == n->in[0];
+            if (seen || !(t->flags & SK_TF_CONST) || t->rank != 2) continue;
+            if (t->dtype == SK_DT_Q4) c->tab4++;
+            else if (t->dtype == SK_DT_I8) c->tab8++;
+            else if (t->dtype == SK_DT_F32) c->tab32++;
+            continue;
+        }
         if (n->op != SK_OP_LINEAR && n->op != SK_OP_MATMUL && n->op != SK_OP_GEMM) continue;
         if (n->n_in < 2 || n->in[1] < 0) continue;
         const sk_tensor *w = &m->g.tensors[n->in[1]];
@@ -103,6 +121,8 @@ int cmd_quantize(int argc, char **argv)
         else if (!strcmp(a, "--damp") && has) cJSON_AddNumberToObject(p, "damp", strtod(argv[++i], &end));
         else if (!strcmp(a, "--method") && has) cJSON_AddStringToObject(p, "method", argv[++i]);
         else if (!strcmp(a, "--head") && has) cJSON_AddStringToObject(p, "head", argv[++i]);
+        else if (!strcmp(a, "--embed") && has) cJSON_AddStringToObject(p, "embed", argv[++i]);
+        else if (!strcmp(a, "--embed-group") && has) cJSON_AddNumberToObject(p, "embed_group", strtol(argv[++i], &end, 10));
         else if (!strcmp(a, "--sym") || !strcmp(a, "--asym")) {
             cJSON_DeleteItemFromObject(p, "sym");
             cJSON_AddBoolToObject(p, "sym", !strcmp(a, "--sym"));
@@ -192,12 +212,17 @@ int cmd_quantize(int argc, char **argv)
             cJSON_AddNumberToObject(l, "int4", c.int4);
             cJSON_AddNumberToObject(l, "int8", c.int8);
             cJSON_AddNumberToObject(l, "fp32", c.fp32);
+            cJSON *t = cJSON_AddObjectToObject(j, "tables");
+            cJSON_AddNumberToObject(t, "int4", c.tab4);
+            cJSON_AddNumberToObject(t, "int8", c.tab8);
+            cJSON_AddNumberToObject(t, "fp32", c.tab32);
             cli_print_run_json(j, &r, t_write);
         } else {
             printf("wrote %s\n", out);
             printf("  size    %s -> %s of constants (%.2fx smaller)\n", b0, b1, ratio);
             printf("  layers  %d int4, %d int8, %d fp32%s%s%s\n", c.int4, c.int8, c.fp32, c.fp32 ? " (" : "",
                    c.fp32_names, c.fp32 ? ")" : "");
+            if (c.tab4 + c.tab8 + c.tab32) printf("  tables  %d int4, %d int8, %d fp32\n", c.tab4, c.tab8, c.tab32);
             printf("  time    %.2fs (calibration data %.2fs), write %.2fs\n", r.seconds, r.calib_seconds, t_write);
         }
     }

@@ -88,6 +88,15 @@ int sk_op_from_name(const char *name);
  *                                       bits 4: W q4 [N, K], w = scale·(q − zero); scales f32 [N, K/group];
  *                                               zeros u8 [N, K/group] (0..15; absent = 8, symmetric)
  *                                     K % group == 0; b may be absent (-1) while scales is present
+ *   GATHER(table, indices, scales, zeros?)  a quantized table (axis 0), attrs bits, group; the output is f32:
+ *                                     out[i..., h] = scale[v, h/group]·(q[v, h] − zero[v, h/group]), v = indices[i...]
+ *                                       bits 8: table i8 [V, H]; scales f32 [V] (group = H, one per row) or
+ *                                               [V, ceil(H/group)]; zeros absent (0)
+ *                                       bits 4: table q4 [V, H] (flat: rows start mid-byte when H is odd);
+ *                                               scales f32 [V, ceil(H/group)]; zeros u8 (0..15; absent = 8)
+ *                                     the last group of a row may be shorter (H % group ≠ 0); attr group may be
+ *                                     left out when scales have one column or H % columns == 0.  A table tied to
+ *                                     a LINEAR (GPT-2's LM head) is that LINEAR's W, same scales and zeros.
  *   ATTENTION(q, k, v, mask?)         q,k,v [B, S, H]; heads split inside; attrs num_heads, causal (0/1),
  *                                     scale (0 = 1/sqrt(H/num_heads)); mask [B, S_kv], nonzero = attend;
  *                                     out [B, S, H] (before the output projection)

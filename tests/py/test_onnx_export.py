@@ -34,6 +34,13 @@ the weights dequantized to f32, the exports, x.npy and the dequantized W):
     (reported as skipped before): |ort − shrink| ≤ both bounds added; where
     both quantize activations the same way (MatMulNBits with block = group,
     shrink's W4A8) ≤ 1e-3 relative.
+Quantized Gathers (embedding tables, ir.h), hand-written as text IR: int8
+per row (DequantizeLinear axis 0 → Gather), int8 in groups (blocked
+DequantizeLinear, opset 21; refused at 17), int4 asymmetric / symmetric with
+a last group shorter than the rest (com.microsoft GatherBlockQuantized),
+i32 and negative indices, and tables tied to a Linear head (int8 and int4):
+onnxruntime (BASIC and ALL) against shrink and both against numpy's
+dequantization of the same bytes, ≤ 1e-6 relative.
 Models quantized by `shrink quantize` (the tiny HF ones and the zoo up to
 150 MB; int8, int8 weight-only with and without the head, int4 symmetric,
 int4 asymmetric weight-only) are exported
@@ -453,6 +460,86 @@ def quantized_models(tmp, models):
                                    tag + ":" + k)
 
 
+def qtable_skir(name, bits, V, H, group, zeros, rng, head=False):
+    """A text-IR model: ids → Gather over a quantized table (and, with head, a Linear reading the same
+    table as W, act_bits 0); returns (text, numpy dequantized table)."""
+    G = -(-H // group)
+    sc = rng.uniform(0.01, 0.1, size=(V, G)).astype(np.float32)
+    if bits == 8:
+        q = rng.integers(-127, 128, size=(V, H))
+        codes = q.astype(np.int8).tobytes()
+        z = np.zeros((V, G), np.int64)
+    else:
+        q = rng.integers(0, 16, size=(V, H))
+        flat = np.append(q.reshape(-1), [0] * (V * H % 2)).astype(np.uint8)
+        codes = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8).tobytes()
+        z = rng.integers(0, 16, size=(V, G)) if zeros else np.full((V, G), 8)
+    deq = np.zeros((V, H), np.float32)
+    for g in range(G):
+        deq[:, g * group:(g + 1) * group] = sc[:, g:g + 1] * (q[:, g * group:(g + 1) * group] - z[:, g:g + 1]).astype(np.float32)
+    sshape = f"[{V}]" if bits == 8 and G == 1 else f"[{V}, {G}]"
+    zq = ", zeros=%tz" if zeros else ""
+    lines = ["model family=none",
+             f"weight %tab: {'i8' if bits == 8 else 'q4'}[{V}, {H}] quant{{bits={bits}, group={group}, axis=1, "
+             f"sym={0 if zeros else 1}, scales=%ts{zq}}} = x\"{codes.hex()}\"",
+             f"weight %ts: f32{sshape} = [{', '.join(repr(float(v)) for v in sc.reshape(-1))}]"]
+    if zeros:
+        lines.append(f"weight %tz: u8[{V}, {G}] = [{', '.join(str(int(v)) for v in z.reshape(-1))}]")
+    lines.append("input %ids: i64[b, s]" + (f", %x: f32[b, {H}]" if head else ""))
+    lines.append(f"%e: f32[b, s, {H}] = Gather(%ids, %ids)".replace("(%ids, %ids)", f"(%tab, %ids, %ts{', %tz' if zeros else ''})")
+                 + f" {{bits={bits}, group={group}}} @{name}")
+    if head:
+        lines.append(f"%y: f32[b, {V}] = Linear(%x, %tab, _, %ts{', %tz' if zeros else ''}) "
+                     f"{{wt=1, bits={bits}, group={group}, act_bits=0}} @head")
+    lines.append("output %e" + (", %y" if head else ""))
+    return "\n".join(lines) + "\n", deq
+
+
+def quantized_gathers(tmp):
+    rng = np.random.default_rng(7)
+    cases = [  # name, bits, V, H, group, zeros, head, opset
+        ("q8_row", 8, 7, 5, 5, False, False, 17),
+        ("q8_groups", 8, 6, 40, 16, False, False, 21),
+        ("q4_asym", 4, 6, 40, 16, True, False, 17),
+        ("q4_sym", 4, 5, 64, 32, False, False, 17),
+        ("q8_tied", 8, 12, 32, 32, False, True, 17),
+        ("q4_tied", 4, 12, 64, 32, True, True, 17),
+    ]
+    for name, bits, V, H, group, zeros, head, opset in cases:
+        text, deq = qtable_skir(name, bits, V, H, group, zeros, rng, head)
+        src, out = os.path.join(tmp, name + ".skir"), os.path.join(tmp, name + ".onnx")
+        with open(src, "w") as f:
+            f.write(text)
+        if not convert(src, out, "--opset", str(opset)):
+            continue
+        ids = np.array([[0, V - 1, 2], [-1, 1, 3]], np.int64)
+        feeds = {"ids": ids}
+        if head:
+            feeds["x"] = rng.standard_normal((2, H)).astype(np.float32)
+        want = {"e": deq[ids]}
+        if head:
+            want["y"] = (feeds["x"].astype(np.float64) @ deq.T.astype(np.float64)).astype(np.float32)
+        y_sk, err = shrink_run(src, feeds, tmp)
+        check(y_sk is not None, "%s: shrink run: %s" % (name, err))
+        if y_sk is None:
+            continue
+        for lvl in (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC, ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
+            y = ort_run(out, feeds, lvl)
+            for k in sorted(want):
+                tol = 1e-6 * max(1.0, float(np.abs(want[k]).max())) * (H if k == "y" else 1)
+                d, d_sk = maxdiff(y[k], y_sk[k]), maxdiff(y_sk[k], want[k])
+                print("%-34s %-3s ort vs shrink %.3g, shrink vs numpy %.3g (opt level %d)" % ("qgather/" + name, k, d, d_sk, lvl))
+                note_worst("quantized Gather: ort vs shrink", d, name + ":" + k)
+                check(d <= tol and d_sk <= tol, "qgather/%s %s: ort vs shrink %.3g, shrink vs numpy %.3g (tol %.3g)"
+                      % (name, k, d, d_sk, tol))
+        ops = [n.op_type for n in onnx.load(out).graph.node]
+        check(("GatherBlockQuantized" in ops) == (bits == 4), "qgather/%s: ops %s" % (name, ops))
+    # an int8 table in groups has no ONNX form before opset 21: refused, naming the node
+    r = sh(SHRINK, "convert", os.path.join(tmp, "q8_groups.skir"), os.path.join(tmp, "q8_groups17.onnx"), "--force")
+    check(r.returncode == 1 and "node 'q8_groups'" in r.stderr and "opset 21" in r.stderr,
+          "q8_groups at opset 17 refused: exit %d %s" % (r.returncode, r.stderr.strip()))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="sk_onnx_export_py.")
     try:
@@ -478,6 +565,8 @@ def main():
             for c in sorted(os.listdir(cases)):
                 if os.path.exists(os.path.join(cases, c, "case.json")):
                     check_quant_case(os.path.join(cases, c), tmp)
+
+        quantized_gathers(tmp)
 
         # tiny HF checkpoints: fused BERT / GPT-2 graphs, also against transformers
         hf = hf_cases(tmp)

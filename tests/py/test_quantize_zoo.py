@@ -5,6 +5,12 @@ reference: transformers running the fp32 model whose linear weights went
 through the same rounding in numpy (weight-only, so the outputs must agree to
 float rounding).
 
+Embedding tables are quantized too (the pass's default: int8 with --bits 8,
+int4 with --bits 4; GPT-2's head reads the quantized wte), and rows with
+--embed fp32 / int8 say what that costs.  Artifact size: the written .skm
+against `shrink convert` of the fp32 model to .skm; asserted int8 <= 0.27x
+and int4 g128 <= 0.16x of the fp32 artifact (deterministic sizes).
+
 Models: samples/zoo/gpt2-fortunes and samples/zoo/bert-fortunes (Hugging Face
 folders).  When one is not there yet, a small one is trained here instead on
 the same fortunes data, with the repository's tokenizer files
@@ -151,7 +157,9 @@ def q4(w, g, sym):
 
 def torch_fakequant_check(family, model_dir, tmp, label, flags, qfn):
     """shrink's quantized model (weight-only, so no activation rounding) against transformers running the
-    fp32 model whose linear weights went through the same rounding in numpy."""
+    fp32 model whose linear weights and embedding tables went through the same rounding in numpy (a table
+    [V, H] rounds as a weight [N, K]: int8 per row, int4 groups along the row; GPT-2's head is tied to wte,
+    so it reads the rounded table in both)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
     cls = AutoModelForCausalLM if family == "gpt2" else AutoModelForSequenceClassification
@@ -161,7 +169,7 @@ def torch_fakequant_check(family, model_dir, tmp, label, flags, qfn):
     with torch.no_grad():
         for name, mod in m.named_modules():
             kind = type(mod).__name__
-            if name.endswith(head) or kind not in ("Conv1D", "Linear"):
+            if name.endswith(head) or kind not in ("Conv1D", "Linear", "Embedding"):
                 continue
             w = mod.weight.numpy()
             w_nk = w.T if kind == "Conv1D" else w          # Conv1D stores [in, out]
@@ -178,7 +186,7 @@ def torch_fakequant_check(family, model_dir, tmp, label, flags, qfn):
     got = np.load(os.path.join(tmp, "out", "logits.npy"))
     d = float(np.abs(got - ref).max())
     tol = 1e-4 * max(1.0, float(np.abs(ref).max()))
-    check(d <= tol, f"{family} {label} (weight-only, {n} layers): shrink vs transformers with the same rounding, "
+    check(d <= tol, f"{family} {label} (weight-only, {n} layers and tables): shrink vs transformers with the same rounding, "
                     f"max abs diff {d:.3g} (tol {tol:.3g})")
 
 
@@ -230,11 +238,15 @@ class Fidelity:
 def run_family(name, model, data, metric, configs, tmp, fid=None):
     rows = []
     fp32 = evaluate(model, data)
+    base = os.path.join(tmp, f"{name}-fp32.skm")   # the fp32 artifact the sizes are measured against
+    sh("convert", model, base, "--force")
     rows.append(("fp32", fp32, None, 0.0, None))
-    results, kls = {"fp32": fp32}, {}
+    results, kls, sizes = {"fp32": fp32}, {}, {"fp32": os.path.getsize(base)}
     for label, flags in configs:
         out = os.path.join(tmp, f"{name}-{label}.skm")
         r = quantize(model, out, *flags)
+        sizes[label] = os.path.getsize(out)
+        r["file_ratio"] = sizes[label] / sizes["fp32"]
         v = evaluate(out, data)
         results[label] = v
         if fid:
@@ -248,19 +260,21 @@ def run_family(name, model, data, metric, configs, tmp, fid=None):
     print(f"\n{name}: {metric} on {os.path.basename(data)} ({model})"
           + ("; KL(fp32 || q) per token over 16 windows of 128" if fid else ""))
     print(f"  {'config':<16} {metric:>10} {'vs fp32':>9} {'KL':>10} {'MB before':>10} {'MB after':>9} {'ratio':>6} "
-          f"{'int4/int8/fp32':>15} {'seconds':>8}")
+          f"{'.skm bytes':>11} {'x fp32':>7} {'int4/int8/fp32':>15} {'tables':>8} {'seconds':>8}")
     for label, v, r, wall, layers in rows:
         rel = (v / fp32 - 1) * 100 if metric == "perplexity" else (v - fp32) * 100
         unit = "%" if metric == "perplexity" else "pt"
         kl = f"{kls[label]:>10.6f}" if label in kls else f"{'':>10}"
         if r:
+            t = r["tables"]
             print(f"  {label:<16} {v:>10.4f} {rel:>+8.2f}{unit:<1} {kl} {r['bytes_before'] / 1e6:>10.2f} "
-                  f"{r['bytes_after'] / 1e6:>9.2f} {r['ratio']:>6.2f} "
-                  f"{layers['int4']:>5}/{layers['int8']}/{layers['fp32']:<5} {wall:>8.1f}")
+                  f"{r['bytes_after'] / 1e6:>9.2f} {r['ratio']:>6.2f} {sizes[label]:>11} {r['file_ratio']:>7.4f} "
+                  f"{layers['int4']:>5}/{layers['int8']}/{layers['fp32']:<5} {t['int4']:>4}/{t['int8']}/{t['fp32']} "
+                  f"{wall:>8.1f}")
         else:
-            print(f"  {label:<16} {v:>10.4f}")
+            print(f"  {label:<16} {v:>10.4f} {'':>9} {'':>10} {'':>10} {'':>9} {'':>6} {sizes['fp32']:>11}")
     print()
-    return results, kls
+    return results, kls, sizes
 
 
 def main():
@@ -283,8 +297,11 @@ def main():
             torch_fakequant_check(fam, d, tmp, "int4-g32-sym", ["--bits", "4", "--group", "32", "--sym"],
                                   lambda w: q4(w, 32, True))
         test_txt = os.path.join(DATA, "fortunes-test.txt")
-        g, kl = run_family("gpt2", gpt2, test_txt, "perplexity", [
+        g, kl, gsz = run_family("gpt2", gpt2, test_txt, "perplexity", [
             ("int8", ["--bits", "8"]),
+            ("int8-embed-fp32", ["--bits", "8", "--embed", "fp32"]),
+            ("int4-embed-fp32", ["--bits", "4", "--embed", "fp32"]),
+            ("int4-embed-int8", ["--bits", "4", "--embed", "int8"]),
             ("int8-smooth0.5", ["--bits", "8", "--smoothquant", "0.5"] + cal),
             ("int4-rtn", ["--bits", "4"]),
             ("int4-gptq", ["--bits", "4", "--method", "gptq"] + cal),
@@ -294,6 +311,14 @@ def main():
             ("int4-awq-g32", ["--bits", "4", "--group", "32", "--method", "awq"] + cal),
         ], tmp, Fidelity(gpt2, test_txt, tmp))
         check(g["int8"] <= g["fp32"] * 1.01, f"gpt2 int8 perplexity {g['int8']:.4f} within +1% of fp32 {g['fp32']:.4f}")
+        # a head tied to wte that SmoothQuant rescales (W·diag(s), ln_f / s) gets its own W first: the
+        # embedding lookup must not see the rescaling (with the table left fp32, rescaling the shared
+        # tensor in place measured 243.7 here)
+        out = os.path.join(tmp, "gpt2-head-smooth.skm")
+        r = quantize(gpt2, out, "--bits", "8", "--head", "int8", "--embed", "fp32", "--smoothquant", "0.5", *cal)
+        v = evaluate(out, test_txt)
+        check(any("gets its own copy of W" in n for n in r["notes"]) and v <= g["fp32"] * 1.01,
+              f"gpt2 int8 + smoothquant with the tied head int8: own W noted, perplexity {v:.4f} within +1% of fp32")
         check(g["int8-smooth0.5"] <= g["fp32"] * 1.01,
               f"gpt2 int8 + smoothquant perplexity {g['int8-smooth0.5']:.4f} within +1% of fp32 {g['fp32']:.4f}")
         # Closeness to fp32: KL of the next-token distributions.  (Perplexity itself moves by a few
@@ -303,14 +328,23 @@ def main():
             check(gptq < rtn, f"gpt2 int4{gs or ' g128'}: gptq closer to fp32 than rtn: KL {gptq:.6f} < {rtn:.6f}")
             check(awq <= rtn * 1.02, f"gpt2 int4{gs or ' g128'}: awq no farther from fp32 than rtn: KL {awq:.6f} <= {rtn:.6f} (+2%)")
 
-        b, _ = run_family("bert", bert, os.path.join(DATA, "fortunes-test.jsonl"), "accuracy", [
+        b, _, bsz = run_family("bert", bert, os.path.join(DATA, "fortunes-test.jsonl"), "accuracy", [
             ("int8", ["--bits", "8"]),
+            ("int8-embed-fp32", ["--bits", "8", "--embed", "fp32"]),
+            ("int4-embed-fp32", ["--bits", "4", "--embed", "fp32"]),
+            ("int4-embed-int8", ["--bits", "4", "--embed", "int8"]),
             ("int8-smooth0.5", ["--bits", "8", "--smoothquant", "0.5"] + cal),
             ("int4-rtn", ["--bits", "4"]),
             ("int4-gptq", ["--bits", "4", "--method", "gptq"] + cal),
             ("int4-awq", ["--bits", "4", "--method", "awq"] + cal),
         ], tmp)
         check(b["int8"] >= b["fp32"] - 0.01, f"bert int8 accuracy {b['int8']:.4f} within 1 point of fp32 {b['fp32']:.4f}")
+        # artifact size with the default embedding quantization (int8 tables with --bits 8, int4 g128 with --bits 4)
+        for fam, sz in (("gpt2", gsz), ("bert", bsz)):
+            for label, limit in (("int8", 0.27), ("int4-rtn", 0.16)):
+                ratio = sz[label] / sz["fp32"]
+                check(ratio <= limit, f"{fam} {label}: artifact {sz[label]} bytes = {ratio:.4f}x the fp32 .skm "
+                                      f"({sz['fp32']} bytes), <= {limit}")
 
     if failures:
         print(f"{len(failures)} failed")

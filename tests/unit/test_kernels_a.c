@@ -412,6 +412,160 @@ static void test_shape_gather(void)
     free(emb); free(ids); free(ref);
 }
 
+/* ---- quantized Gather (ir.h): an i8 / q4 table with scales (and zeros), rows dequantized ---- */
+typedef struct {
+    int bits;
+    int64_t V, H, group, G;
+    int8_t *q8;        /* [V, H] */
+    uint8_t *q4;       /* [V, H] flat nibbles */
+    float *sc;         /* [V, G] */
+    uint8_t *z;        /* [V, G] or NULL */
+} qtab;
+
+static qtab qtab_make(int bits, int64_t V, int64_t H, int64_t group, bool zeros)
+{
+    qtab t = {bits, V, H, group, (H + group - 1) / group, NULL, NULL, NULL, NULL};
+    if (bits == 8) t.q8 = malloc((size_t)(V * H));
+    else t.q4 = calloc((size_t)(V * H + 1) / 2, 1);
+    t.sc = malloc((size_t)(V * t.G) * sizeof *t.sc);
+    if (zeros) t.z = malloc((size_t)(V * t.G));
+    for (int64_t e = 0; e < V * H; e++) {
+        int c = (int)(urand() * (bits == 8 ? 255 : 16));
+        if (bits == 8) t.q8[e] = (int8_t)(c - 127);
+        else t.q4[e / 2] |= (uint8_t)(c << (4 * (e % 2)));
+    }
+    for (int64_t i = 0; i < V * t.G; i++) {
+        t.sc[i] = frand(0.001f, 0.1f);
+        if (zeros) t.z[i] = (uint8_t)(urand() * 16);
+    }
+    return t;
+}
+
+static void qtab_free(qtab *t) { free(t->q8); free(t->q4); free(t->sc); free(t->z); }
+
+/* out[i, h] = scale·(code − zero), as ir.h writes it (float arithmetic: the kernel must match bit for bit) */
+static double *qtab_ref(const qtab *t, const int64_t *ids, int64_t n)
+{
+    double *r = malloc((size_t)(n * t->H) * sizeof *r);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = ids[i] < 0 ? ids[i] + t->V : ids[i];
+        for (int64_t h = 0; h < t->H; h++) {
+            int64_t e = v * t->H + h, g = h / t->group;
+            int code = t->bits == 8 ? t->q8[e] : (t->q4[e / 2] >> (4 * (e % 2))) & 15;
+            int z = t->bits == 8 ? 0 : t->z ? t->z[v * t->G + g] : 8;
+            r[i * t->H + h] = t->sc[v * t->G + g] * (float)(code - z);
+        }
+    }
+    return r;
+}
+
+/* Set up node + inputs for table t; scales as [V] when rank1_scales. */
+static void qtab_tc(tc *c, const char *name, const qtab *t, const void *ids, sk_dtype idt, int irank, const int64_t *idims,
+                    bool ids_const, bool rank1_scales)
+{
+    tc_init(c, SK_OP_GATHER, name);
+    sk_node_set_i(&c->node, "bits", t->bits);
+    if (t->H % t->G) sk_node_set_i(&c->node, "group", t->group);   /* else implied by the scales */
+    tc_in(c, t->bits == 8 ? SK_DT_I8 : SK_DT_Q4, 2, DIMS(t->V, t->H), t->bits == 8 ? (void *)t->q8 : (void *)t->q4, true);
+    tc_in(c, idt, irank, idims, ids, ids_const);
+    if (rank1_scales) tc_in(c, SK_DT_F32, 1, DIMS(t->V), t->sc, true);
+    else tc_in(c, SK_DT_F32, 2, DIMS(t->V, t->G), t->sc, true);
+    if (t->z) tc_in(c, SK_DT_U8, 2, DIMS(t->V, t->G), t->z, true);
+}
+
+static void test_qgather(void)
+{
+    static const struct { int bits; int64_t V, H, group; bool zeros, rank1; const char *what; } cases[] = {
+        {8, 5, 7, 7, false, true, "int8 per row, odd width"},
+        {8, 6, 7, 3, false, false, "int8, groups of 3 over 7 (last one 1 wide)"},
+        {4, 6, 7, 4, true, false, "int4 asym, odd width (rows start mid-byte), last group 3 wide"},
+        {4, 4, 10, 4, false, false, "int4 sym (zero 8), last group 2 wide"},
+        {4, 3, 16, 16, true, false, "int4 asym, one group a row"},
+        {4, 9, 33, 128, true, false, "int4, group wider than the row"},
+    };
+    int64_t ids[6] = {0, 2, -1, 1, 2, -2};
+    int32_t ids32[6] = {0, 2, -1, 1, 2, -2};
+    tc t;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        qtab q = qtab_make(cases[i].bits, cases[i].V, cases[i].H, cases[i].group, cases[i].zeros);
+        double *ref = qtab_ref(&q, ids, 6);
+        for (int it = 0; it < 2; it++) {   /* i64 ids [2, 3] constant, i32 ids [6] at run time */
+            qtab_tc(&t, "qgather", &q, it ? (void *)ids32 : (void *)ids, it ? SK_DT_I32 : SK_DT_I64, it ? 1 : 2,
+                    it ? DIMS(6) : DIMS(2, 3), !it, cases[i].rank1);
+            sk_status st = tc_run(&t, 1);
+            CHECK(st == SK_OK && t.out[0].dtype == SK_DT_F32);
+            CHECK(it ? same_dims(&t.out[0], 2, DIMS(6, cases[i].H)) : same_dims(&t.out[0], 3, DIMS(2, 3, cases[i].H)));
+            if (st) printf("    %s: %s\n", cases[i].what, sk_errmsg());
+            else cmp_f("QGather", t.out[0].data, ref, 6 * cases[i].H, 0);
+            tc_free(&t);
+        }
+        free(ref);
+        qtab_free(&q);
+    }
+    /* big enough to be threaded */
+    qtab q = qtab_make(4, 300, 64, 32, true);
+    int64_t N = 2048, *big = malloc((size_t)N * sizeof *big);
+    for (int64_t i = 0; i < N; i++) big[i] = (int64_t)(urand() * 600) - 300;
+    double *ref = qtab_ref(&q, big, N);
+    qtab_tc(&t, "qgather_big", &q, big, SK_DT_I64, 2, DIMS(16, 128), false, false);
+    CHECK(tc_run(&t, 1) == SK_OK && same_dims(&t.out[0], 3, DIMS(16, 128, 64)));
+    cmp_f("QGather", t.out[0].data, ref, N * 64, 0);
+    tc_free(&t);
+    free(ref);
+    free(big);
+    qtab_free(&q);
+
+    /* errors, as the plain Gather: out of range (shape function when constant, else kernel), and bad inputs */
+    q = qtab_make(4, 6, 7, 4, true);
+    int64_t oob[2] = {0, 6}, oob2[1] = {-7};
+    qtab_tc(&t, "qgather_oob", &q, oob, SK_DT_I64, 1, DIMS(2), true, false);
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_oob", "index 6 out of range");
+    tc_free(&t);
+    qtab_tc(&t, "qgather_oob2", &q, oob2, SK_DT_I64, 1, DIMS(1), false, false);
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_oob2", "index -7 out of range");
+    tc_free(&t);
+    qtab_tc(&t, "qgather_group", &q, ids, SK_DT_I64, 1, DIMS(2), false, false);
+    sk_node_set_i(&t.node, "group", 2);   /* 4 groups a row, but scales have 2 */
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_group", "group 2 does not fit");
+    tc_free(&t);
+    q.z[3] = 16;
+    qtab_tc(&t, "qgather_zero", &q, ids, SK_DT_I64, 1, DIMS(2), false, false);
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_zero", "zero point 16");
+    tc_free(&t);
+    q.z[3] = 15;
+    qtab_tc(&t, "qgather_short", &q, ids, SK_DT_I64, 1, DIMS(2), false, false);
+    t.in[0].nbytes = 20;   /* q4 [6, 7] needs 21 */
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_short", "has 20 bytes, 21 needed");
+    tc_free(&t);
+    qtab_tc(&t, "qgather_axis", &q, ids, SK_DT_I64, 1, DIMS(2), false, false);
+    sk_node_set_i(&t.node, "axis", 1);
+    expect_err(tc_run(&t, 1), SK_ERR_UNSUPPORTED, "qgather_axis", "axis 1");
+    tc_free(&t);
+    qtab_tc(&t, "qgather_bits", &q, ids, SK_DT_I64, 1, DIMS(2), false, false);
+    sk_node_set_i(&t.node, "bits", 8);
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_bits", "bits is 8 but the table is q4");
+    tc_free(&t);
+    float f[42] = {0};
+    tc_init(&t, SK_OP_GATHER, "qgather_f32");
+    tc_in(&t, SK_DT_F32, 2, DIMS(6, 7), f, true);
+    tc_in(&t, SK_DT_I64, 1, DIMS(2), ids, false);
+    tc_in(&t, SK_DT_F32, 1, DIMS(6), q.sc, true);
+    expect_err(tc_run(&t, 1), SK_ERR_UNSUPPORTED, "qgather_f32", "a quantized table is i8 or q4");
+    tc_free(&t);
+    qtab_free(&q);
+    q = qtab_make(8, 6, 7, 7, false);
+    uint8_t z8[6] = {0};
+    qtab_tc(&t, "qgather_z8", &q, ids, SK_DT_I64, 1, DIMS(2), false, true);
+    tc_in(&t, SK_DT_U8, 1, DIMS(6), z8, true);
+    expect_err(tc_run(&t, 1), SK_ERR_UNSUPPORTED, "qgather_z8", "zero points with an int8 table");
+    tc_free(&t);
+    qtab_tc(&t, "qgather_rows", &q, ids, SK_DT_I64, 1, DIMS(2), false, true);
+    t.in[2].dims[0] = 5;
+    expect_err(tc_run(&t, 1), SK_ERR_INVALID, "qgather_rows", "scales are f32 of rank 1, expected f32 [6]");
+    tc_free(&t);
+    qtab_free(&q);
+}
+
 /* ---- views: Unsqueeze, Squeeze, Reshape, Flatten ---- */
 static void test_views(void)
 {
@@ -1329,6 +1483,7 @@ int main(void)
     test_identity_dropout();
     test_cast();
     test_shape_gather();
+    test_qgather();
     test_views();
     test_concat_split();
     test_slice();

@@ -642,6 +642,7 @@ static void test_errors(void)
         { "wt = 0", SK_ERR_INVALID },                { "act_bits 4", SK_ERR_UNSUPPORTED },
         { "no scales", SK_ERR_INVALID },             { "bits 4 on i8", SK_ERR_INVALID },
         { "zero point 16", SK_ERR_INVALID },         { "f32 W with scales", SK_ERR_UNSUPPORTED },
+        { "W shorter than its shape", SK_ERR_INVALID },
     };
     uint8_t z[8 * 2];
     memset(z, 3, sizeof z);
@@ -668,6 +669,7 @@ static void test_errors(void)
             c.in[1] = &t4.W; c.in[3] = &t4.S; c.in[4] = &t4.Z; c.n_in = 5;
             break;
         case 7: c.in[1] = &Wf; break;
+        case 8: t.W.nbytes--; break;   /* a hostile .skm: the loader lets quantized sizes through */
         }
         sk_status st = lcall_run(&c);
         bool ok = st == cases[i].want && strstr(sk_errmsg(), "lin_bad");
@@ -675,6 +677,7 @@ static void test_errors(void)
         else printf("  error (%s): %s\n", cases[i].what, sk_errmsg());
         CHECK(ok);
         lcall_free(&c);
+        if (i == 8) t.W.nbytes++;
     }
     qw_free(&q);
     qw_free(&q4);

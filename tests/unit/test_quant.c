@@ -271,14 +271,11 @@ static sk_model *toy_model(bool residual)
     return m;
 }
 
-/* Run m on X [B, TK]; out (malloc'd) gets output o. */
-static float *run_model(const sk_model *m, const float *X, int64_t B, int o, int64_t *n_out)
+/* A copy (malloc'd) of output o of session s when it ran (ok), else NULL with the error printed; frees s. */
+static float *output_copy(sk_session *s, bool ok, int o, int64_t *n_out)
 {
-    sk_session *s;
-    sk_session_opts so = {.threads = 1};
-    if (sk_session_new(m, &so, &s)) return NULL;
     float *out = NULL;
-    if (!sk_session_set_input(s, "x", SK_DT_F32, 2, (int64_t[]){B, TK}, X) && !sk_session_run(s)) {
+    if (ok) {
         const sk_rtensor *t = sk_session_output(s, o);
         *n_out = sk_rt_numel(t);
         out = malloc((size_t)*n_out * sizeof *out);
@@ -288,6 +285,15 @@ static float *run_model(const sk_model *m, const float *X, int64_t B, int o, int
     }
     sk_session_free(s);
     return out;
+}
+
+/* Run m on X [B, TK]; out (malloc'd) gets output o. */
+static float *run_model(const sk_model *m, const float *X, int64_t B, int o, int64_t *n_out)
+{
+    sk_session *s;
+    sk_session_opts so = {.threads = 1};
+    if (sk_session_new(m, &so, &s)) return NULL;
+    return output_copy(s, !sk_session_set_input(s, "x", SK_DT_F32, 2, (int64_t[]){B, TK}, X) && !sk_session_run(s), o, n_out);
 }
 
 static double max_diff(const float *a, const float *b, int64_t n, double *ref_max)
@@ -445,6 +451,156 @@ static void test_quantize_pass(void)
     free(X);
 }
 
+/* ---- embedding tables: a toy LM, ids → wte[ids] + wpe[pos] → LayerNorm → l1 → head (tied to wte) ---- */
+enum { LV = 37, LB = 2, LS = 5, LP = 8 };
+
+static sk_model *toy_lm(int64_t H)
+{
+    sk_model *m = sk_model_new();
+    sk_graph *g = &m->g;
+    int64_t di[2] = {-1, -1}, dh[3] = {-1, -1, H}, dl[3] = {-1, -1, LV};
+    int ids = sk_graph_add_tensor(g, "ids", SK_DT_I64, 2, di), pos = sk_graph_add_tensor(g, "pos", SK_DT_I64, 2, di);
+    sk_graph_add_input(g, ids);
+    sk_graph_add_input(g, pos);
+    int wte = add_w(m, "wte", 2, (int64_t[]){LV, H}, 0.5f, 0), wpe = add_w(m, "wpe", 2, (int64_t[]){LP, H}, 0.1f, 0);
+    int gamma = add_w(m, "ln.weight", 1, (int64_t[]){H}, 0.1f, 1.0f), beta = add_w(m, "ln.bias", 1, (int64_t[]){H}, 0.1f, 0);
+    int w1 = add_w(m, "l1.weight", 2, (int64_t[]){H, H}, 0.2f, 0);
+    int e = sk_graph_add_tensor(g, "e", SK_DT_F32, 3, dh), p = sk_graph_add_tensor(g, "p", SK_DT_F32, 3, dh);
+    int x = sk_graph_add_tensor(g, "x", SK_DT_F32, 3, dh), h = sk_graph_add_tensor(g, "h", SK_DT_F32, 3, dh);
+    int h1 = sk_graph_add_tensor(g, "h1", SK_DT_F32, 3, dh), y = sk_graph_add_tensor(g, "logits", SK_DT_F32, 3, dl);
+    sk_graph_add_node(g, SK_OP_GATHER, "wte", (int[]){wte, ids}, 2, &e, 1);
+    sk_graph_add_node(g, SK_OP_GATHER, "wpe", (int[]){wpe, pos}, 2, &p, 1);
+    sk_graph_add_node(g, SK_OP_ADD, "embed", (int[]){e, p}, 2, &x, 1);
+    sk_graph_add_node(g, SK_OP_LAYERNORM, "ln", (int[]){x, gamma, beta}, 3, &h, 1);
+    sk_node_set_i(&g->nodes[sk_graph_add_node(g, SK_OP_LINEAR, "l1", (int[]){h, w1}, 2, &h1, 1)], "wt", 1);
+    sk_node_set_i(&g->nodes[sk_graph_add_node(g, SK_OP_LINEAR, "lm_head", (int[]){h1, wte}, 2, &y, 1)], "wt", 1);
+    sk_graph_add_output(g, y);
+    SK_ASSERT(sk_graph_verify(g) == SK_OK);
+    return m;
+}
+
+static float *run_lm(const sk_model *m, int64_t *n_out)
+{
+    int64_t ids[LB * LS], pos[LB * LS];
+    for (int i = 0; i < LB * LS; i++) { ids[i] = (i * 7 + 3) % LV - (i == 4 ? LV : 0); pos[i] = i % LS; }   /* one negative id */
+    sk_session *s;
+    sk_session_opts so = {.threads = 1};
+    if (sk_session_new(m, &so, &s)) { printf("session: %s\n", sk_errmsg()); return NULL; }
+    int64_t d[2] = {LB, LS};
+    return output_copy(s, !sk_session_set_input(s, "ids", SK_DT_I64, 2, d, ids) &&
+                              !sk_session_set_input(s, "pos", SK_DT_I64, 2, d, pos) && !sk_session_run(s), 0, n_out);
+}
+
+/* Quantized tensor w of m (a table or a LINEAR's W, with its quant) as floats [N, K], by ir.h's formula. */
+static float *dequant_tensor(const sk_model *m, int w)
+{
+    const sk_tensor *t = &m->g.tensors[w];
+    const sk_quant *q = t->quant;
+    int64_t N = t->dims[0], K = t->dims[1], G = (K - 1) / q->group + 1;
+    const float *sc = m->g.tensors[q->scales].data;
+    const uint8_t *z = q->zeros >= 0 ? m->g.tensors[q->zeros].data : NULL;
+    float *v = malloc((size_t)(N * K) * sizeof *v);
+    for (int64_t e = 0; e < N * K; e++) {
+        int64_t n = e / K, g = e % K / q->group;
+        int code = t->dtype == SK_DT_I8 ? ((const int8_t *)t->data)[e] : (((const uint8_t *)t->data)[e / 2] >> (4 * (e % 2))) & 15;
+        int zero = t->dtype == SK_DT_I8 ? 0 : z ? z[n * G + g] : 8;
+        v[e] = sc[n * G + g] * (float)(code - zero);
+    }
+    return v;
+}
+
+static void test_quantize_tables(void)
+{
+    static const struct {
+        int64_t H;
+        const char *params;
+        int wte_bits, wpe_bits, head_act;   /* 0 = fp32; head_act -1: the head keeps its own fp32 W */
+        const char *note;
+    } cases[] = {
+        {64, "{\"bits\": 8, \"act_bits\": 0}", 8, 8, 0, "'wte' [37, 64] int8 shared with 'lm_head' (weight-only)"},
+        {64, "{\"bits\": 8}", 8, 8, 8, "'wte' [37, 64] int8 shared with 'lm_head', 'wpe' [8, 64] int8"},
+        {64, "{\"bits\": 4, \"group\": 32, \"act_bits\": 0}", 4, 4, 0, "int4 g32 asym shared with 'lm_head' (weight-only)"},
+        {64, "{\"bits\": 4, \"group\": 64, \"sym\": true, \"embed_group\": 32, \"act_bits\": 0}", 4, 4, 0, "int4 g32 sym"},
+        {64, "{\"bits\": 4, \"group\": 32, \"head\": \"int8\", \"act_bits\": 0}", 8, 4, 0, "int8 shared with 'lm_head'"},
+        {64, "{\"bits\": 4, \"group\": 32, \"head\": \"int8\"}", 8, 4, 8, "'wte' [37, 64] int8 shared with 'lm_head', "},
+        {64, "{\"bits\": 8, \"embed\": \"int4\", \"embed_group\": 32, \"act_bits\": 0}", 4, 4, 0, "'wpe' [8, 64] int4 g32"},
+        {64, "{\"bits\": 8, \"embed\": \"fp32\", \"act_bits\": 0}", 0, 0, -1, NULL},
+        {64, "{\"bits\": 8, \"include\": \"l1\", \"act_bits\": 0}", 0, 0, -1, NULL},
+        {50, "{\"bits\": 4, \"group\": 32, \"act_bits\": 0}", 0, 4, -1, "table 'wte' kept fp32: the tied 'lm_head' stays fp32"},
+        {49, "{\"embed\": \"int4\", \"embed_group\": 32, \"act_bits\": 0}", 0, 8, -1, "(odd) are not whole bytes in int4: int8"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int64_t H = cases[c].H;
+        sk_model *m = toy_lm(H), *ref = toy_lm(H);
+        for (int t = 0; t < m->g.n_tensors; t++)
+            if (m->g.tensors[t].flags & SK_TF_CONST) memcpy(ref->g.tensors[t].data, m->g.tensors[t].data, m->g.tensors[t].nbytes);
+        sk_pipe_step step = {"quantize", cases[c].params};
+        sk_passmgr_opts o = {.quiet = true};
+        sk_passmgr_result r;
+        sk_status st = sk_passmgr_run(m, &step, 1, &o, &r);
+        CHECK(st == SK_OK);
+        if (st) { printf("  %s: %s\n", cases[c].params, sk_errmsg()); sk_model_free(m); sk_model_free(ref); continue; }
+        bool noted = !cases[c].note;
+        for (int i = 0; i < r.n_notes && !noted; i++) noted = strstr(r.notes[i], cases[c].note) != NULL;
+        CHECK(noted);
+        const sk_graph *g = &m->g;
+        int wte = sk_graph_find_tensor(g, "wte"), wpe = sk_graph_find_tensor(g, "wpe");
+        const sk_node *head = &g->nodes[5], *gte = &g->nodes[0], *gpe = &g->nodes[1];
+        int bits[2] = {0, 0}, tabs[2] = {wte, wpe};
+        bool codes_ok = true;
+        for (int k = 0; k < 2; k++) {
+            const sk_tensor *t = &g->tensors[tabs[k]];
+            const sk_node *gn = k ? gpe : gte;
+            bits[k] = t->dtype == SK_DT_I8 ? 8 : t->dtype == SK_DT_Q4 ? 4 : 0;
+            if (!bits[k]) { CHECK(gn->n_in == 2 && t->dtype == SK_DT_F32); continue; }
+            CHECK(t->quant && gn->in[0] == tabs[k] && gn->in[2] == t->quant->scales && gn->n_in == (t->quant->zeros >= 0 ? 4 : 3));
+            CHECK(sk_node_attr_i(gn, "bits", 0) == bits[k] && sk_node_attr_i(gn, "group", 0) == t->quant->group);
+            /* the codes are RTN of the original table (sk_quant_rtn's when the group divides the row) */
+            const float *w0 = ref->g.tensors[tabs[k]].data;
+            sk_qspec spec = {bits[k], t->quant->group, t->quant->symmetric};
+            sk_qmat q;
+            CHECK(sk_qtable_rtn(w0, t->dims[0], H, &spec, &q) == SK_OK);
+            size_t nb = bits[k] == 8 ? (size_t)(t->dims[0] * H) : (size_t)(t->dims[0] * H + 1) / 2;
+            codes_ok &= !memcmp(q.codes, t->data, nb);
+            sk_qmat_free(&q);
+            if (H % t->quant->group == 0) {
+                CHECK(sk_quant_rtn(w0, t->dims[0], H, &spec, NULL, &q) == SK_OK);
+                codes_ok &= !memcmp(q.codes, t->data, nb);
+                sk_qmat_free(&q);
+            }
+            float *dq = dequant_tensor(m, tabs[k]);
+            memcpy(ref->g.tensors[tabs[k]].data, dq, (size_t)(t->dims[0] * H) * sizeof *dq);
+            free(dq);
+        }
+        CHECK(codes_ok);
+        CHECK(bits[0] == cases[c].wte_bits && bits[1] == cases[c].wpe_bits);
+        if (cases[c].head_act >= 0)   /* the head reads the table itself */
+            CHECK(head->in[1] == wte && head->n_in >= 4 && head->in[3] == g->tensors[wte].quant->scales &&
+                  sk_node_attr_i(head, "act_bits", -1) == cases[c].head_act && sk_node_attr_i(head, "bits", 0) == bits[0]);
+        else
+            CHECK(g->tensors[head->in[1]].dtype == SK_DT_F32 && head->n_in == 2);
+        const sk_node *l1 = &g->nodes[4];   /* l1's W dequantized into ref (act_bits 0 cases compare exactly) */
+        if (l1->n_in > 3) {
+            float *dq = dequant_tensor(m, l1->in[1]);
+            memcpy(ref->g.tensors[sk_graph_find_tensor(&ref->g, "l1.weight")].data, dq, (size_t)(H * H) * sizeof *dq);
+            free(dq);
+        }
+        int64_t n0, n1;
+        float *y0 = run_lm(ref, &n0), *y1 = run_lm(m, &n1);
+        double rm = 0, d = y0 && y1 && n0 == n1 ? max_diff(y0, y1, n0, &rm) : 1e9;
+        bool w8a8 = !strstr(cases[c].params, "\"act_bits\": 0");
+        printf("tables %s (H %lld): wte %d-bit, wpe %d-bit, runtime vs dequantized fp32: max diff %.3g (|y| %.3g)%s\n",
+               cases[c].params, (long long)H, bits[0], bits[1], d, rm, w8a8 ? " [activations int8]" : "");
+        for (int i = 0; i < r.n_notes; i++) printf("    %s\n", r.notes[i]);
+        CHECK(d <= (w8a8 ? 0.05 : 1e-4) * (rm > 1 ? rm : 1));
+        free(y0);
+        free(y1);
+        sk_passmgr_result_free(&r);
+        sk_model_free(m);
+        sk_model_free(ref);
+    }
+}
+
 static void test_params(void)
 {
     sk_pipe_step s = {"quantise", "{}"};
@@ -456,7 +612,7 @@ static void test_params(void)
     s = (sk_pipe_step){"quantize", "{\"bitz\": 4}"};
     CHECK_MSG(sk_passmgr_check(&s, 1),
               "quantize: unknown parameter 'bitz' (parameters: bits, method, group, sym, act_bits, smoothquant, head, "
-              "include, exclude, layers, damp, block, act_order, awq_grid, awq_clip)");
+              "embed, embed_group, include, exclude, layers, damp, block, act_order, awq_grid, awq_clip)");
     s.params = "{\"group\": \"64\"}";
     CHECK_MSG(sk_passmgr_check(&s, 1), "quantize: parameter 'group' must be an integer, got \"64\"");
     s.params = "{\"group\": 100}";
@@ -621,6 +777,7 @@ int main(void)
     write_calib();
     test_smoothquant_fold();
     test_quantize_pass();
+    test_quantize_tables();
     test_params();
     test_registry();
     test_plugin();

@@ -144,6 +144,20 @@ static sk_model *build_model(void)
     int ins2[2] = {h, bias}, outs2[1] = {y};
     sk_graph_add_node(g, SK_OP_ADD, "", ins2, 2, outs2, 1);
     sk_graph_add_output(g, y);
+    /* a quantized embedding table (ir.h Gather): q4 [5, 6] (rows start mid-byte), groups of 4 (the last one
+     * 2 wide): scales f32 [5, 2], zeros u8 [5, 2] */
+    int64_t dt[2] = {5, 6}, dts[2] = {5, 2}, di[2] = {-1, -1}, de[3] = {-1, -1, 6};
+    int tab = add_const(m, "emb.weight", SK_DT_Q4, 2, dt, false);
+    int tsc = add_const(m, "emb.weight.scales", SK_DT_F32, 2, dts, false);
+    int tz = add_const(m, "emb.weight.zeros", SK_DT_U8, 2, dts, true);
+    g->tensors[tab].quant = sk_malloc(sizeof(sk_quant));
+    *g->tensors[tab].quant = (sk_quant){.bits = 4, .group = 4, .axis = 1, .symmetric = false, .scales = tsc, .zeros = tz};
+    int ids = sk_graph_add_tensor(g, "ids", SK_DT_I64, 2, di), emb = sk_graph_add_tensor(g, "emb", SK_DT_F32, 3, de);
+    sk_graph_add_input(g, ids);
+    int n1 = sk_graph_add_node(g, SK_OP_GATHER, "emb", (int[]){tab, ids, tsc, tz}, 4, &emb, 1);
+    sk_node_set_i(&g->nodes[n1], "bits", 4);
+    sk_node_set_i(&g->nodes[n1], "group", 4);
+    sk_graph_add_output(g, emb);
     /* arch, provenance, files */
     m->arch.family = SK_FAM_BERT;
     strcpy(m->arch.task, "seq-classification");

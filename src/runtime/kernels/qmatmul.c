@@ -1111,6 +1111,12 @@ static sk_status qlinear_desc(const sk_kctx *k, sk_qweight *q, int64_t *M)
         return sk_kerr(k, SK_ERR_INVALID, "x has %lld features but W is [%lld, %lld]", (long long)K,
                        (long long)w->dims[0], (long long)w->dims[1]);
     if (K == 0) return sk_kerr(k, SK_ERR_INVALID, "quantized W has K = 0");
+    /* a quantized tensor's byte count is not checked by the loaders (the IR
+     * allows packed layouts): the kernel reads N·K elements, so check here */
+    size_t wbytes;
+    if (!sk_dtype_nbytes(w->dtype, N * K, &wbytes) || w->nbytes != wbytes || !w->data)
+        return sk_kerr(k, SK_ERR_INVALID, "W [%lld, %lld] (%s) holds %zu bytes, expected %zu", (long long)N,
+                       (long long)K, sk_dtype_info(w->dtype)->name, w->nbytes, wbytes);
     if (!s) return sk_kerr(k, SK_ERR_INVALID, "quantized W (%s) needs scales (input 3)", sk_dtype_info(w->dtype)->name);
     if ((st = sk_kcheck_input(k, 3, SK_DT_F32, 1, 2))) return st;
     int64_t G = s->rank == 2 ? s->dims[1] : 1;

@@ -16,6 +16,10 @@
  * by running these kernels at plan time, so that is the common case.
  * Kernels recompute what they need from the inputs: no state is kept between
  * the shape function and the kernel.
+ *
+ * The one op here that reads values is the quantized Gather (ir.h: an i8 or
+ * q4 embedding table with scales): it dequantizes the gathered rows, a
+ * scalar loop, as a lookup is bound by memory, not arithmetic.
  */
 #include <math.h>
 #include <string.h>
@@ -200,9 +204,129 @@ static sk_status gather_check(const sk_kctx *k, int64_t dim, int64_t axis)
     return SK_OK;
 }
 
+/* ---- quantized Gather(table, indices, scales, zeros?): rows dequantized to f32 ---- */
+typedef struct {
+    int bits;
+    int64_t V, H, group, G;       /* G = ceil(H / group) scales per row */
+    const void *q;                /* i8 [V, H], or q4 [V, H] (flat: element e in nibble e % 2 of byte e / 2) */
+    const float *scales;          /* [V, G] */
+    const uint8_t *zeros;         /* [V, G], or NULL (0 for bits 8, 8 for bits 4) */
+} qtable;
+
+static bool qgather_is(const sk_kctx *k) { return k->n_in > 2 && (k->in[2] || (k->n_in > 3 && k->in[3])); }
+
+/* Validate a quantized Gather and describe its table (errors name the node).
+ * Zero points are range-checked once: at plan time when constant, else at run. */
+static sk_status qgather_desc(const sk_kctx *k, qtable *t, bool at_run)
+{
+    const sk_rtensor *x = k->in[0], *s = k->in[2], *z = k->n_in > 3 ? k->in[3] : NULL;
+    memset(t, 0, sizeof *t);
+    int64_t axis = sk_node_attr_i(k->node, "axis", 0);
+    if (x->dtype != SK_DT_I8 && x->dtype != SK_DT_Q4)
+        return sk_kerr(k, SK_ERR_UNSUPPORTED, "table has dtype %s with scales (a quantized table is i8 or q4)",
+                       sk_dtype_info(x->dtype)->name);
+    if (x->rank != 2) return sk_kerr(k, SK_ERR_INVALID, "quantized table has rank %d, expected 2", x->rank);
+    if (axis != 0 && axis != -2) return sk_kerr(k, SK_ERR_UNSUPPORTED, "quantized table gathered on axis %lld, not 0", (long long)axis);
+    if (!s) return sk_kerr(k, SK_ERR_INVALID, "zeros without scales (input 2)");
+    int bits = x->dtype == SK_DT_I8 ? 8 : 4;
+    if (sk_node_attr_i(k->node, "bits", bits) != bits)
+        return sk_kerr(k, SK_ERR_INVALID, "attribute bits is %lld but the table is %s",
+                       (long long)sk_node_attr_i(k->node, "bits", bits), sk_dtype_info(x->dtype)->name);
+    int64_t V = x->dims[0], H = x->dims[1];
+    if (H <= 0) return sk_kerr(k, SK_ERR_INVALID, "quantized table has rows of %lld values", (long long)H);
+    size_t need = bits == 8 ? (size_t)(V * H) : (size_t)(V * H) / 2 + (size_t)(V * H) % 2;
+    if (x->nbytes < need)   /* a quantized tensor's bytes are not checked against its shape when loaded */
+        return sk_kerr(k, SK_ERR_INVALID, "quantized table [%lld, %lld] has %zu bytes, %zu needed", (long long)V,
+                       (long long)H, x->nbytes, need);
+    if (s->dtype != SK_DT_F32 || s->rank < 1 || s->rank > 2 || s->dims[0] != V)
+        return sk_kerr(k, SK_ERR_INVALID, "scales are %s of rank %d, expected f32 [%lld] or [%lld, groups]",
+                       sk_dtype_info(s->dtype)->name, s->rank, (long long)V, (long long)V);
+    int64_t G = s->rank == 2 ? s->dims[1] : 1;
+    int64_t group = sk_node_attr_i(k->node, "group", G > 0 && H % G == 0 ? H / G : 0);
+    if (G < 1 || group <= 0 || (H - 1) / group + 1 != G)
+        return sk_kerr(k, SK_ERR_INVALID, "group %lld does not fit rows of %lld with %lld scales each", (long long)group,
+                       (long long)H, (long long)G);
+    if (z) {
+        if (bits == 8) return sk_kerr(k, SK_ERR_UNSUPPORTED, "zero points with an int8 table (bits 8 is symmetric)");
+        if (z->dtype != SK_DT_U8 || z->rank < 1 || z->dims[0] != V || sk_rt_numel(z) != V * G)
+            return sk_kerr(k, SK_ERR_INVALID, "zeros are %s with %lld values, expected u8 [%lld, %lld]",
+                           sk_dtype_info(z->dtype)->name, (long long)sk_rt_numel(z), (long long)V, (long long)G);
+        if (z->is_const != at_run)
+            for (int64_t i = 0; i < V * G; i++)
+                if (((const uint8_t *)z->data)[i] > 15)
+                    return sk_kerr(k, SK_ERR_INVALID, "zero point %u at [%lld, %lld] is not 4-bit",
+                                   ((const uint8_t *)z->data)[i], (long long)(i / G), (long long)(i % G));
+    }
+    *t = (qtable){bits, V, H, group, G, x->data, s->data, z ? z->data : NULL};
+    return SK_OK;
+}
+
+/* Row v of the table as floats: out [H] (the reference the IR defines). */
+static void qtable_row(const qtable *t, int64_t v, float *out)
+{
+    const float *sc = t->scales + v * t->G;
+    for (int64_t g = 0; g < t->G; g++) {
+        int64_t lo = g * t->group, hi = lo + t->group < t->H ? lo + t->group : t->H;
+        float s = sc[g];
+        if (t->bits == 8) {
+            const int8_t *q = (const int8_t *)t->q + v * t->H;
+            for (int64_t h = lo; h < hi; h++) out[h] = s * (float)q[h];
+        } else {
+            const uint8_t *q = t->q;
+            int z = t->zeros ? t->zeros[v * t->G + g] : 8;
+            for (int64_t h = lo; h < hi; h++) {
+                int64_t e = v * t->H + h;
+                out[h] = s * (float)(((q[e >> 1] >> ((e & 1) * 4)) & 15) - z);
+            }
+        }
+    }
+}
+
+typedef struct {
+    qtable t;
+    const sk_rtensor *ix;
+    float *dst;                   /* [n indices, H] */
+} qgather_job;
+
+static void qgather_rows(void *p, int64_t lo, int64_t hi)
+{
+    const qgather_job *j = p;
+    for (int64_t r = lo; r < hi; r++) {
+        int64_t v = sk_rt_get_i(j->ix, r);
+        qtable_row(&j->t, v < 0 ? v + j->t.V : v, j->dst + r * j->t.H);
+    }
+}
+
+static sk_status qgather_shape(sk_kctx *k)
+{
+    qtable t;
+    int64_t axis;
+    sk_status st = qgather_desc(k, &t, false);
+    if (st || (st = gather_axis(k, &axis))) return st;
+    const sk_rtensor *ix = k->in[1];
+    if (ix->rank + 1 > SK_MAX_RANK) return sk_kerr(k, SK_ERR_UNSUPPORTED, "output rank %d exceeds %d", ix->rank + 1, SK_MAX_RANK);
+    int64_t dims[SK_MAX_RANK];
+    memcpy(dims, ix->dims, (size_t)ix->rank * sizeof *dims);
+    dims[ix->rank] = t.H;
+    sk_rt_set_shape(k->out[0], SK_DT_F32, ix->rank + 1, dims);
+    return ix->is_const ? gather_check(k, t.V, 0) : SK_OK;
+}
+
+static sk_status qgather_kern(sk_kctx *k)
+{
+    qgather_job j = {.ix = k->in[1], .dst = k->out[0]->data};
+    int64_t axis;
+    sk_status st = qgather_desc(k, &j.t, true);
+    if (st || (st = gather_axis(k, &axis)) || (st = gather_check(k, j.t.V, 0))) return st;
+    int64_t n = sk_rt_numel(k->in[1]);
+    if (n) sk_kpar(k, n, GRAIN / j.t.H + 1, qgather_rows, &j);
+    return SK_OK;
+}
+
 sk_status sk_shape_GATHER(sk_kctx *k)
 {
     sk_status st = sk_kcheck(k, 2);
+    if (!st && qgather_is(k)) return qgather_shape(k);
     int64_t axis;
     if (st || (st = need_plain(k, k->in[0], "data")) || (st = gather_axis(k, &axis))) return st;
     const sk_rtensor *x = k->in[0], *ix = k->in[1];
@@ -237,6 +361,7 @@ static void gather_rows(void *p, int64_t lo, int64_t hi)
 
 sk_status sk_kern_GATHER(sk_kctx *k)
 {
+    if (qgather_is(k)) return qgather_kern(k);
     int64_t axis;
     sk_status st = gather_axis(k, &axis);
     const sk_rtensor *x = k->in[0];
