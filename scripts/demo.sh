@@ -1,80 +1,63 @@
 #!/bin/sh
-# demo.sh BUILD — compress the bundled sample models and print what each
-# choice cost: size, accuracy or perplexity (measured now in shrink's runtime,
-# the fp32 row next to torch's figure from samples/zoo/metrics.json) and
-# latency p50, each compressed row against its fp32 baseline.
+# demo.sh BUILD — the main job on the bundled sample models: a sweep of the
+# sample recipes over bert-fortunes and gpt2-fortunes (shrink sweep: one
+# `shrink compress` per recipe, each measured before and after and gated by
+# its budgets), the trade-off table of every run, the HTML report with its
+# plots (build/demo/report.html, report.svg), and the fp32 figures of
+# shrink's runtime next to torch's (samples/zoo/metrics.json).
+# Runs go one at a time (-j 1) so that no run's latency is measured while
+# another one loads the machine.
 set -e
 BUILD=${1:-build}
 S=$BUILD/shrink
 PY=.venv/bin/python
 export SHRINK_THREADS=${SHRINK_THREADS:-2}
 OUT=build/demo
-mkdir -p "$OUT"
-ROWS="$OUT/rows.jsonl"
-: >"$ROWS"
 D=samples/data
+rm -rf "$OUT/runs"
+mkdir -p "$OUT/runs"
 
-# row NAME MODEL DATA SEQ [BASELINE_NAME]
-row() {
-    name=$1 model=$2 data=$3 seq=$4 base=${5:-}
-    echo "demo: measuring $name" >&2
-    i=$($S inspect "$model" --json)
-    e=$($S eval "$model" --data "$data" --json)
-    b=$($S bench "$model" --seq "$seq" --iters 20 --json)
-    size=$(du -b "$model" 2>/dev/null | tail -1 | cut -f1)
-    [ -d "$model" ] && size=$(du -b "$model"/model.safetensors | cut -f1)
-    printf '{"name": "%s", "base": "%s", "file_bytes": %s, "inspect": %s, "eval": %s, "bench": %s}\n' \
-        "$name" "$base" "$size" "$i" "$e" "$b" >>"$ROWS"
-}
-q() {  # NAME MODEL ARGS...  → $OUT/NAME.skm
-    name=$1 model=$2; shift 2
-    echo "demo: shrink quantize $model $* -o $OUT/$name.skm" >&2
-    $S quantize "$model" "$@" -o "$OUT/$name.skm" --force >/dev/null
-}
+echo "demo: shrink sweep samples/zoo/bert-fortunes --grid samples/recipes/grid-bert.json" >&2
+$S sweep samples/zoo/bert-fortunes --grid samples/recipes/grid-bert.json --eval $D/fortunes-test.jsonl \
+    --calib $D/fortunes-calib.txt -j 1 -o "$OUT/runs" >/dev/null
+echo "demo: shrink sweep samples/zoo/gpt2-fortunes --grid samples/recipes/grid-gpt2.json" >&2
+$S sweep samples/zoo/gpt2-fortunes --grid samples/recipes/grid-gpt2.json --eval $D/fortunes-test.txt \
+    --calib $D/fortunes-calib.txt -j 1 -o "$OUT/runs" >/dev/null
 
-row "bert-fortunes fp32" samples/zoo/bert-fortunes $D/fortunes-test.jsonl 64
-q bert-int8 samples/zoo/bert-fortunes --bits 8
-row "bert-fortunes W8A8" $OUT/bert-int8.skm $D/fortunes-test.jsonl 64 "bert-fortunes fp32"
-q bert-int4 samples/zoo/bert-fortunes --bits 4 --group 64 --method gptq --calib $D/fortunes-calib.txt --calib-n 64
-row "bert-fortunes int4 gptq g64" $OUT/bert-int4.skm $D/fortunes-test.jsonl 64 "bert-fortunes fp32"
-row "gpt2-fortunes fp32" samples/zoo/gpt2-fortunes $D/fortunes-test.txt 128
-q gpt2-int8 samples/zoo/gpt2-fortunes --bits 8
-row "gpt2-fortunes W8A8" $OUT/gpt2-int8.skm $D/fortunes-test.txt 128 "gpt2-fortunes fp32"
-q gpt2-int4 samples/zoo/gpt2-fortunes --bits 4 --group 128 --method gptq --calib $D/fortunes-calib.txt --calib-n 64
-row "gpt2-fortunes int4 gptq g128" $OUT/gpt2-int4.skm $D/fortunes-test.txt 128 "gpt2-fortunes fp32"
-row "mlp-digits fp32" samples/zoo/mlp-digits/model.onnx $D/digits-test.jsonl 1
-q mlp-int8 samples/zoo/mlp-digits/model.onnx --bits 8 --head int8
-row "mlp-digits W8A8" $OUT/mlp-int8.skm $D/digits-test.jsonl 1 "mlp-digits fp32"
-
-$PY - "$ROWS" <<'PYEOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-by = {r["name"]: r for r in rows}
-ref = json.load(open("samples/zoo/metrics.json"))
-print()
-def ms(v):
-    return f"{v * 1000:.1f}us" if v < 0.1 else f"{v:.2f}ms"
-print(f"{'model':<30} {'size':>10} {'ratio':>6}  {'metric':<18} {'delta':>9}  {'torch fp32':>10}  {'p50':>9} {'speedup':>7}")
-for r in rows:
-    e, b = r["eval"], r["bench"]
-    m = "acc" if e["metric"] == "accuracy" else "ppl"
-    base = by.get(r["base"])
-    size = r["file_bytes"] / 2**20
-    ratio = f"{r['file_bytes'] / base['file_bytes']:.2f}x" if base else "1.00x"
-    if base:
-        d = e["value"] - base["eval"]["value"]
-        delta = f"{100 * d:+.2f}pt" if m == "acc" else f"{100 * d / base['eval']['value']:+.2f}%"
-        speed = f"{base['bench']['p50_ms'] / b['p50_ms']:.2f}x"
-        torch = ""
-    else:
-        delta, speed = "", "1.00x"
-        z = ref.get(r["name"].split()[0], {})
-        t = z.get("test_accuracy", z.get("perplexity"))
-        torch = f"{t:.4f}" if isinstance(t, (int, float)) else ""
-    print(f"{r['name']:<30} {size:>7.2f}MiB {ratio:>6}  {m} {e['value']:<14.4f} {delta:>9}  {torch:>10}  {ms(b['p50_ms']):>9} {speed:>7}")
-print("\nsize = artifact bytes (fp32: model.safetensors / .onnx; compressed: .skm); p50 = shrink bench latency,"
-      " batch 1, seq 64 (bert) / 128 (gpt2) / 1 (mlp), %s threads" % __import__("os").environ.get("SHRINK_THREADS", "2"))
-PYEOF
 echo
-echo "generation: $S generate $OUT/gpt2-int4.skm --prompt 'The computer' -n 30"
-$S generate $OUT/gpt2-int4.skm --prompt "The computer" -n 30
+echo "== trade-offs: shrink report $OUT/runs (bytes = constants in memory; p50 = batch 1, $SHRINK_THREADS threads)"
+echo
+$S report "$OUT/runs" --format md
+$S report "$OUT/runs" --format html -o "$OUT/report.html" --plot "$OUT/report.svg" --force
+
+echo
+echo "== fp32 in shrink's runtime vs torch (samples/zoo/metrics.json, same data and protocol)"
+$PY - "$OUT/runs" <<'PYEOF'
+import json, os, sys
+ref = json.load(open("samples/zoo/metrics.json"))
+seen = set()
+for f in sorted(os.listdir(sys.argv[1])):
+    if not f.endswith(".report.json"):
+        continue
+    r = json.load(open(os.path.join(sys.argv[1], f)))
+    model = os.path.basename(r["model"].rstrip("/"))
+    if model in seen:
+        continue
+    seen.add(model)
+    metric, v = r["eval"]["metric"], r["baseline"]["value"]
+    z = ref.get(model, {})
+    t = z.get("test_accuracy") if metric == "accuracy" else z.get("perplexity")
+    known = isinstance(t, (int, float))
+    torch = f"{t:.6f}" if known else "?"
+    diff = f"diff {v - t:+.1e}" if known else "no torch figure"
+    print(f"  {model:<16} {metric:<10} shrink {v:.6f}   torch {torch}   {diff}   ({r['eval']['data']})")
+PYEOF
+
+echo
+echo "report: $OUT/report.html (table + plots), $OUT/report.svg; runs and logs in $OUT/runs/"
+GEN="$OUT/runs/gpt2-int8.skm"
+if [ -f "$GEN" ]; then
+    echo
+    echo "generation: $S generate $GEN --prompt 'The computer' -n 30"
+    $S generate "$GEN" --prompt "The computer" -n 30
+fi

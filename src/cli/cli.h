@@ -33,6 +33,11 @@ int cmd_passes(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+
+/* argv[0] of the process (main.c): how to run ourselves again when
+ * /proc/self/exe is not there. */
+extern const char *cli_argv0;
 
 /* Load MODEL for a command: a .skir file through the text IR parser, anything
  * else through sk_model_load.  *out is the caller's. (ir.c) */

@@ -14,16 +14,19 @@ static const command commands[] = {
     {"generate", cmd_generate, "continue a prompt with a GPT-2 model (KV cache, greedy or top-k)"},
     {"inspect", cmd_inspect, "architecture, parameters, bytes by dtype, op histogram, inputs and outputs"},
     {"ir", cmd_ir, "print a model as text IR (ir dump), or check a .skir file (ir check)"},
-    {"convert", cmd_convert, "write a model as a .skm artifact (weights, metadata, tokenizer, checksums)"},
+    {"convert", cmd_convert, "between .onnx, .safetensors (+ config.json) and .skm, chosen by extension"},
     {"quantize", cmd_quantize, "int8 (W8A8, SmoothQuant) or int4 (RTN, GPTQ, AWQ) quantization of linear layers"},
     {"prune", cmd_prune, "unstructured / N:M sparsity (magnitude, Wanda, SparseGPT) or head and FFN pruning"},
     {"distill", cmd_distill, "train a smaller student from a teacher (KD + CE + cosine / MSE, AdamW, checkpoints)"},
     {"compress", cmd_compress, "run a recipe's passes, measure before and after, write OUT only if the budgets hold"},
-    {"report", cmd_report, "one trade-off table (md, csv, json) from compress reports, Pareto rows marked"},
+    {"sweep", cmd_sweep, "run many recipes over one model (shrink compress each, N at a time), one table"},
+    {"report", cmd_report, "one trade-off table (md, csv, json, html) and plots from compress reports"},
     {"passes", cmd_passes, "list the passes (built-in and --plugin) with their parameters"},
     {"version", cmd_version, "print the version and the CPU features in use"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const char *cli_argv0 = "shrink";
 
 int cli_fail(sk_status st)
 {
@@ -66,6 +69,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    if (argc > 0) cli_argv0 = argv[0];
     if (argc < 2) { usage(stderr); return 2; }
     if (cli_is_help(argv[1])) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) return cmd_version(argc - 1, argv + 1);

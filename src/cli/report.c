@@ -1,8 +1,11 @@
-/* report.c — `shrink report RUNS... [--format md|csv|json]`: one trade-off
- * table from the reports of compress runs (src/pipeline/report.c).
+/* report.c — `shrink report RUNS... [--format md|csv|json|html] [--plot
+ * OUT.svg]`: one trade-off table from the reports of compress runs
+ * (src/pipeline/report.c), and its plots (src/pipeline/plot.c).
  *
  * A RUN is a .report.json file or a folder whose *.report.json files are
- * read in name order.  The table goes to stdout; nothing is written.
+ * read in name order.  The table goes to stdout, or with -o to a file; the
+ * files written (-o, --plot) are written atomically and replaced only with
+ * --force.
  */
 #include <cJSON.h>
 #include <dirent.h>
@@ -16,7 +19,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shrink report RUNS... [--format md|csv|json]\n"
+            "usage: shrink report RUNS... [--format md|csv|json|html] [-o FILE] [--plot OUT.svg] [--force]\n"
             "\n"
             "Print one table of compress runs: a row per configuration (each baseline once, each\n"
             "compressed model) with method, bits, sparsity, params, bytes, ratio, metric, delta vs\n"
@@ -24,9 +27,15 @@ static void usage(FILE *f)
             "latency vs metric are marked.  RUNS are OUT.report.json files written by 'shrink compress'\n"
             "or folders holding them.\n"
             "\n"
-            "  --format F   md (default), csv or json\n"
+            "  --format F     md (default), csv, json, or html (one self-contained page: the table and\n"
+            "                 the plots)\n"
+            "  -o FILE        write the table to FILE (atomically) instead of stdout\n"
+            "  --plot OUT.svg also draw the metric against size and against latency, a point per row,\n"
+            "                 the Pareto front as a step line\n"
+            "  --force        replace FILE / OUT.svg if they exist\n"
             "\n"
-            "example: shrink report runs/ --format csv > tradeoffs.csv\n");
+            "examples: shrink report runs/ --format csv > tradeoffs.csv\n"
+            "          shrink report runs/ --format html -o report.html --plot report.svg\n");
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -67,9 +76,28 @@ static sk_status expand(list *l, const char *run)
     return st;
 }
 
+/* What fn writes to f, into path atomically. */
+static sk_status write_to(const char *path, bool force, sk_status (*fn)(struct cJSON *const *, int, sk_report_fmt, FILE *),
+                          cJSON *const *reps, int n, sk_report_fmt fmt)
+{
+    sk_afile af;
+    sk_status st = sk_afile_open(&af, path, force);
+    if (st) return st;
+    if ((st = fn(reps, n, fmt, af.f))) { sk_afile_abort(&af); return sk_err_prefix(st, "%s", path); }
+    return sk_afile_commit(&af);
+}
+
+static sk_status svg(struct cJSON *const *reps, int n, sk_report_fmt fmt, FILE *f)
+{
+    (void)fmt;
+    return sk_report_svg(reps, n, f);
+}
+
 int cmd_report(int argc, char **argv)
 {
     sk_report_fmt fmt = SK_REPORT_MD;
+    const char *out = NULL, *plot = NULL;
+    bool force = false;
     list runs = {0};
     sk_status st = SK_OK;
     int rc = -1;
@@ -81,11 +109,20 @@ int cmd_report(int argc, char **argv)
             if (!strcmp(f, "md")) fmt = SK_REPORT_MD;
             else if (!strcmp(f, "csv")) fmt = SK_REPORT_CSV;
             else if (!strcmp(f, "json")) fmt = SK_REPORT_JSON;
-            else rc = cli_usage("report", "--format takes md, csv or json, not '%s'", f);
-        } else if (a[0] == '-') rc = cli_usage("report", "unknown option or missing value '%s'", a);
+            else if (!strcmp(f, "html")) fmt = SK_REPORT_HTML;
+            else rc = cli_usage("report", "--format takes md, csv, json or html, not '%s'", f);
+        } else if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(a, "--plot") && i + 1 < argc) plot = argv[++i];
+        else if (!strcmp(a, "--force")) force = true;
+        else if (a[0] == '-') rc = cli_usage("report", "unknown option or missing value '%s'", a);
         else st = expand(&runs, a);
     }
     if (rc < 0 && !st && !runs.n) rc = cli_usage("report", "no RUNS given");
+    if (rc < 0 && !st && plot && strcmp(sk_path_ext(plot), ".svg")) rc = cli_usage("report", "--plot wants a .svg file, not '%s'", plot);
+    for (int i = 0; rc < 0 && !st && i < 2; i++) {   /* refuse before reading anything */
+        const char *p = i ? plot : out;
+        if (p && !force && sk_file_exists(p)) st = sk_err(SK_ERR_IO, "%s exists (use --force to replace it)", p);
+    }
     cJSON **reps = rc < 0 && !st ? sk_calloc((size_t)runs.n, sizeof *reps) : NULL;
     if (rc < 0 && !st && !reps) st = SK_ERR_NOMEM;
     for (int i = 0; rc < 0 && !st && i < runs.n; i++) {
@@ -96,7 +133,8 @@ int cmd_report(int argc, char **argv)
         sk_free(text);
         if (!cJSON_IsObject(reps[i])) st = sk_err(SK_ERR_FORMAT, "%s: not a JSON object", runs.p[i]);
     }
-    if (rc < 0 && !st) st = sk_report_table(reps, runs.n, fmt, stdout);
+    if (rc < 0 && !st && plot) st = write_to(plot, force, svg, reps, runs.n, fmt);
+    if (rc < 0 && !st) st = out ? write_to(out, force, sk_report_table, reps, runs.n, fmt) : sk_report_table(reps, runs.n, fmt, stdout);
     for (int i = 0; reps && i < runs.n; i++) cJSON_Delete(reps[i]);
     sk_free(reps);
     for (int i = 0; i < runs.n; i++) sk_free(runs.p[i]);

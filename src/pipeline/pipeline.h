@@ -127,11 +127,19 @@ sk_status sk_budget_set(sk_budgets *b, const char *key, const char *text);
  * method, bits, sparsity, params, bytes, ratio, metric, delta, latency and
  * speedup; rows on the Pareto front of size vs metric or latency vs metric
  * (among rows of the same metric and data) are marked. */
-typedef enum sk_report_fmt { SK_REPORT_MD, SK_REPORT_CSV, SK_REPORT_JSON } sk_report_fmt;
+typedef enum sk_report_fmt { SK_REPORT_MD, SK_REPORT_CSV, SK_REPORT_JSON, SK_REPORT_HTML } sk_report_fmt;
 struct cJSON;
 /* reports[0..n): parsed report objects (not modified).  Fields missing from a
- * report are SK_ERR_FORMAT naming it (its "output" or index). */
+ * report are SK_ERR_FORMAT naming it (its "output" or index).  HTML is one
+ * self-contained page: the table and the plots of sk_report_svg inline. */
 sk_status sk_report_table(struct cJSON *const *reports, int n, sk_report_fmt fmt, FILE *f);
+/* The rows as the JSON format prints them, as an array (*out is the caller's). */
+sk_status sk_report_json(struct cJSON *const *reports, int n, struct cJSON **out);
+/* The plots (plot.c), one SVG document: for each metric and data, the metric
+ * against size (bytes of constants) and against latency p50, a labelled point
+ * per row (the baselines marked, failed gates hollow), the Pareto front of
+ * each panel as a step line. */
+sk_status sk_report_svg(struct cJSON *const *reports, int n, FILE *f);
 /* The whole markdown report of one run: summary, the table (exactly as
  * sk_report_table prints it), gate, provenance, machine. */
 sk_status sk_report_markdown(const struct cJSON *report, FILE *f);

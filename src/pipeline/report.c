@@ -4,7 +4,8 @@
  * OUT.report.md; `shrink report` reads any number of the JSON files back.
  * Both print their table with sk_report_table, so the table in a .report.md
  * is exactly what `shrink report X.report.json --format md` prints.  This
- * file reads and formats reports; it measures nothing.
+ * file reads and formats reports; it measures nothing.  The rows are shared
+ * (report.h) with plot.c, which draws them and writes the HTML page.
  *
  * A row is a configuration: each baseline once (per model, data and metric)
  * and each compressed model.  Pareto marks are computed within a group of
@@ -17,14 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pipeline/pipeline.h"
+#include "pipeline/report.h"
 #include "util/util.h"
 
-typedef struct row {
-    char name[160], method[80], bits[80], sparsity[80], gate[8];
-    char metric[16], unit[4], group[512];
-    double params, bytes, ratio, value, delta, p50, speedup;
-    bool base, lower_better, par_size, par_lat;
-} row;
+typedef sk_report_row row;
+#define N_COLS SK_REPORT_COLS
 
 static double num(const cJSON *o, const char *k)
 {
@@ -44,6 +42,24 @@ static void append(char *buf, size_t cap, const char *s)
     if (k < cap) snprintf(buf + k, cap - k, "%s%s", k ? "+" : "", s);
 }
 
+/* Mixed precision in a quantize step's parameters, after its base bits:
+ * " +3 int8 +2 g32 +1 fp32": layers overridden or excluded (kept fp32). */
+static void mixed(const cJSON *p, char *b, size_t cap)
+{
+    int n8 = 0, n4 = 0;
+    double g4 = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(p, "layers")) {
+        if (num(e, "bits") == 8) n8++;
+        else if (!isnan(num(e, "group"))) { n4++; g4 = num(e, "group"); }
+    }
+    int nx = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "exclude"));
+    size_t k = strlen(b);
+    if (n8 && k < cap) k += (size_t)snprintf(b + k, cap - k, " +%d int8", n8);
+    if (n4 && k < cap) k += (size_t)snprintf(b + k, cap - k, " +%d g%g", n4, g4);
+    if (nx && k < cap) snprintf(b + k, cap - k, " +%d fp32", nx);
+}
+
 /* method, bits and sparsity from the provenance of this run */
 static void describe(const cJSON *prov, row *r)
 {
@@ -60,6 +76,7 @@ static void describe(const cJSON *prov, row *r)
             double bits = num(p, "bits");
             if (bits == 4) snprintf(b, sizeof b, "w4a%g g%g", num(p, "act_bits") == 8 ? 8.0 : 32.0, num(p, "group"));
             else snprintf(b, sizeof b, "w%ga%g", bits, num(p, "act_bits") == 8 ? 8.0 : 32.0);
+            mixed(p, b, sizeof b);
             append(r->bits, sizeof r->bits, b);
         } else if (!strcmp(pass, "prune")) {
             const char *m = str(p, "method"), *nm = str(p, "nm");
@@ -113,7 +130,7 @@ static void pareto(row *rows, int n)
     }
 }
 
-static sk_status build_rows(struct cJSON *const *reps, int n, row **out, int *n_out)
+sk_status sk_report_rows(struct cJSON *const *reps, int n, row **out, int *n_out)
 {
     row *rows = sk_calloc((size_t)n * 2 + 1, sizeof *rows);
     if (!rows) return SK_ERR_NOMEM;
@@ -167,12 +184,10 @@ static void pareto_text(const row *r, char *b, size_t cap)
     snprintf(b, cap, "%s%s%s", r->par_size ? "size" : "", r->par_size && r->par_lat ? ", " : "", r->par_lat ? "latency" : "");
 }
 
-/* The cells of a markdown row, formatted. */
-#define N_COLS 13
-static const char *const headers[N_COLS] = {"name", "method", "bits", "sparsity", "params", "bytes", "ratio",
+const char *const sk_report_headers[N_COLS] = {"name", "method", "bits", "sparsity", "params", "bytes", "ratio",
                                              "metric", "delta", "p50 ms", "speedup", "gate", "pareto"};
 
-static void cells(const row *r, char c[N_COLS][192])
+void sk_report_cells(const row *r, char c[N_COLS][192])
 {
     snprintf(c[0], 192, "%s", r->name);
     snprintf(c[1], 192, "%s", r->base ? "-" : dash(r->method));
@@ -203,21 +218,60 @@ static void csv_field(FILE *f, const char *s, bool last)
     fputc(last ? '\n' : ',', f);
 }
 
+static cJSON *rows_json(const row *rows, int k)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < k; i++) {
+        const row *r = &rows[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->name);
+        cJSON_AddBoolToObject(o, "baseline", r->base);
+        cJSON_AddStringToObject(o, "method", r->base ? "" : r->method);
+        cJSON_AddStringToObject(o, "bits", r->bits);
+        cJSON_AddStringToObject(o, "sparsity", r->sparsity);
+        cJSON_AddNumberToObject(o, "params", r->params);
+        cJSON_AddNumberToObject(o, "bytes", r->bytes);
+        cJSON_AddNumberToObject(o, "ratio", r->ratio);
+        cJSON_AddStringToObject(o, "metric", r->metric);
+        cJSON_AddNumberToObject(o, "value", r->value);
+        if (!r->base) { cJSON_AddNumberToObject(o, "delta", r->delta); cJSON_AddStringToObject(o, "delta_unit", r->unit); }
+        cJSON_AddNumberToObject(o, "p50_ms", r->p50);
+        cJSON_AddNumberToObject(o, "speedup", r->speedup);
+        cJSON_AddStringToObject(o, "gate", r->gate);
+        cJSON_AddBoolToObject(o, "pareto_size", r->par_size);
+        cJSON_AddBoolToObject(o, "pareto_latency", r->par_lat);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+sk_status sk_report_json(struct cJSON *const *reports, int n, struct cJSON **out)
+{
+    row *rows;
+    int k;
+    *out = NULL;
+    sk_status st = sk_report_rows(reports, n, &rows, &k);
+    if (st) return st;
+    *out = rows_json(rows, k);
+    sk_free(rows);
+    return *out ? SK_OK : SK_ERR_NOMEM;
+}
+
 sk_status sk_report_table(struct cJSON *const *reports, int n, sk_report_fmt fmt, FILE *f)
 {
     row *rows;
     int k;
-    sk_status st = build_rows(reports, n, &rows, &k);
+    sk_status st = sk_report_rows(reports, n, &rows, &k);
     if (st) return st;
     if (fmt == SK_REPORT_MD) {
         fputc('|', f);
-        for (int c = 0; c < N_COLS; c++) fprintf(f, " %s |", headers[c]);
+        for (int c = 0; c < N_COLS; c++) fprintf(f, " %s |", sk_report_headers[c]);
         fputs("\n|", f);
         for (int c = 0; c < N_COLS; c++) fputs(c == 0 || (c >= 1 && c <= 3) || c >= 11 ? " --- |" : " ---: |", f);
         fputc('\n', f);
         for (int i = 0; i < k; i++) {
             char c[N_COLS][192];
-            cells(&rows[i], c);
+            sk_report_cells(&rows[i], c);
             fputc('|', f);
             for (int j = 0; j < N_COLS; j++) fprintf(f, " %s |", c[j]);
             fputc('\n', f);
@@ -240,29 +294,10 @@ sk_status sk_report_table(struct cJSON *const *reports, int n, sk_report_fmt fmt
                      r->par_lat ? "true" : "false");
             fputs(b, f);
         }
+    } else if (fmt == SK_REPORT_HTML) {
+        st = sk_report_html_page(rows, k, f);
     } else {
-        cJSON *a = cJSON_CreateArray();
-        for (int i = 0; a && i < k; i++) {
-            const row *r = &rows[i];
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", r->name);
-            cJSON_AddBoolToObject(o, "baseline", r->base);
-            cJSON_AddStringToObject(o, "method", r->base ? "" : r->method);
-            cJSON_AddStringToObject(o, "bits", r->bits);
-            cJSON_AddStringToObject(o, "sparsity", r->sparsity);
-            cJSON_AddNumberToObject(o, "params", r->params);
-            cJSON_AddNumberToObject(o, "bytes", r->bytes);
-            cJSON_AddNumberToObject(o, "ratio", r->ratio);
-            cJSON_AddStringToObject(o, "metric", r->metric);
-            cJSON_AddNumberToObject(o, "value", r->value);
-            if (!r->base) { cJSON_AddNumberToObject(o, "delta", r->delta); cJSON_AddStringToObject(o, "delta_unit", r->unit); }
-            cJSON_AddNumberToObject(o, "p50_ms", r->p50);
-            cJSON_AddNumberToObject(o, "speedup", r->speedup);
-            cJSON_AddStringToObject(o, "gate", r->gate);
-            cJSON_AddBoolToObject(o, "pareto_size", r->par_size);
-            cJSON_AddBoolToObject(o, "pareto_latency", r->par_lat);
-            cJSON_AddItemToArray(a, o);
-        }
+        cJSON *a = rows_json(rows, k);
         char *s = a ? cJSON_Print(a) : NULL;
         if (s) fprintf(f, "%s\n", s);
         else st = SK_ERR_NOMEM;
@@ -272,6 +307,37 @@ sk_status sk_report_table(struct cJSON *const *reports, int n, sk_report_fmt fmt
     sk_free(rows);
     if (!st && ferror(f)) st = sk_err(SK_ERR_IO, "report: write failed");
     return st;
+}
+
+/* The log of `compress --auto` (its "search" object), when there is one. */
+static void search_markdown(const cJSON *se, FILE *f)
+{
+    if (!cJSON_IsObject(se)) return;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(se, "goal"), *e;
+    const char *u = str(g, "unit") ? str(g, "unit") : "";
+    fprintf(f, "\n## Search (--auto)\n\n- goal: loss at most %g%s, objective %s, int4 method %s\n", num(g, "max_drop"), u,
+            str(se, "objective") ? str(se, "objective") : "?", str(se, "method") ? str(se, "method") : "?");
+    fprintf(f, "- %.1f s of a %.0f s budget; stopped: %s\n- sensitivity data: `%s`\n- **%s**\n", num(se, "seconds"),
+            num(se, "budget_seconds"), str(se, "stopped") ? str(se, "stopped") : "?",
+            str(se, "sensitivity_data") ? str(se, "sensitivity_data") : "?", str(se, "conclusion") ? str(se, "conclusion") : "?");
+    fputs("\n| # | phase | configuration | MB | KL | metric | loss | result |\n| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |\n", f);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(se, "trials")) {
+        fprintf(f, "| %.0f | %s | %s | %.3f | ", num(e, "id"), str(e, "phase") ? str(e, "phase") : "?", str(e, "what") ? str(e, "what") : "?",
+                num(e, "bytes") / 1e6);
+        if (isnan(num(e, "kl"))) fputs("- | ", f); else fprintf(f, "%.3g | ", num(e, "kl"));
+        if (isnan(num(e, "value"))) fputs("- | - | ", f); else fprintf(f, "%.6g | %.3g%s | ", num(e, "value"), num(e, "loss"), u);
+        const char *note = str(e, "note");
+        bool ev = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "evaluated"));
+        fprintf(f, "%s%s%s |\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "met")) ? "**meets**" : ev ? "misses" : "",
+                note && ev ? "; " : "", note ? note : "");
+    }
+    fputs("\n| unit (most sensitive first) | kind | lowest | KL | bytes saved |\n| --- | --- | --- | ---: | ---: |\n", f);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(se, "units")) {
+        fprintf(f, "| %s | %s | %s%s | ", str(e, "name") ? str(e, "name") : "?", str(e, "kind") ? str(e, "kind") : "?",
+                str(e, "lowest") ? str(e, "lowest") : "?", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "fixed_fp32")) ? " (kept)" : "");
+        if (isnan(num(e, "kl"))) fputs("- | ", f); else fprintf(f, "%.3g | ", num(e, "kl"));
+        fprintf(f, "%.0f |\n", num(e, "saved_bytes"));
+    }
 }
 
 sk_status sk_report_markdown(const cJSON *rep, FILE *f)
@@ -312,6 +378,7 @@ sk_status sk_report_markdown(const cJSON *rep, FILE *f)
         if (isnan(y)) fputs("-", f); else fprintf(f, "%.6g", y);
         fputs(" |\n", f);
     }
+    search_markdown(cJSON_GetObjectItemCaseSensitive(rep, "search"), f);
     fprintf(f, "\n## Machine\n\n- cpu: %s\n- isa: %s\n- threads: %.0f\n- shrink %s\n- started %s, finished %s\n",
             str(m, "cpu") ? str(m, "cpu") : "?", str(m, "isa") ? str(m, "isa") : "?", num(m, "threads"),
             str(rep, "shrink_version") ? str(rep, "shrink_version") : "?", str(rep, "started") ? str(rep, "started") : "?",

@@ -1,10 +1,15 @@
 /* file.c — reading, mapping and atomically writing files.
  *
  * Outputs are never half-written: sk_afile writes to a temporary file in the
- * destination's folder, fsyncs it and renames it into place.
+ * destination's folder, fsyncs it and renames it into place.  The temporary
+ * is named ".DEST.tmp<pid>.XXXXXX" after the writing process, so that a later
+ * write to DEST can tell a dead writer's leftover (SIGKILL, power loss) from
+ * a live one's and remove it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -108,19 +113,59 @@ const char *sk_path_ext(const char *path)
     return dot;
 }
 
+/* The pid in a temporary's name ".BASE.tmp<pid>.XXXXXX" of dest's base name,
+ * or 0 when name is not one. */
+static long tmp_pid(const char *name, const char *base)
+{
+    size_t nb = strlen(base);
+    if (name[0] != '.' || strncmp(name + 1, base, nb) || strncmp(name + 1 + nb, ".tmp", 4)) return 0;
+    const char *p = name + 1 + nb + 4, *q = p;
+    long pid = 0;
+    for (; *q >= '0' && *q <= '9' && q - p < 10; q++) pid = pid * 10 + (*q - '0');
+    if (q == p || *q != '.' || strlen(q + 1) != 6) return 0;
+    return pid;
+}
+
+int sk_afile_clean_stale(const char *dest)
+{
+    /* best effort and no sk_malloc (an injected allocation failure must fail the write, not vanish here) */
+    char dir[4096];
+    const char *slash = strrchr(dest, '/'), *base = slash ? slash + 1 : dest;
+    size_t nd = slash ? (size_t)(slash - dest) : 1;
+    if (nd >= sizeof dir) return 0;
+    if (slash) memcpy(dir, slash == dest ? "/" : dest, slash == dest ? 1 : nd);
+    else dir[0] = '.';
+    dir[slash == dest ? 1 : nd] = 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = tmp_pid(e->d_name, base);
+        /* ESRCH: no such process in this pid namespace; EPERM means alive (another user's) */
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            removed++;
+            sk_log("%s/%s: removed the temporary of dead writer %ld", dir, e->d_name, pid);
+        }
+    }
+    closedir(d);
+    return removed;
+}
+
 sk_status sk_afile_open(sk_afile *af, const char *dest, bool force)
 {
     memset(af, 0, sizeof *af);
     if (!force && sk_file_exists(dest))
         return sk_err(SK_ERR_IO, "%s: already exists (use --force to overwrite)", dest);
+    sk_afile_clean_stale(dest);
     af->dest = sk_strdup(dest);
     char *dir = sk_path_dir(dest);
     if (!af->dest || !dir) { sk_free(dir); sk_free(af->dest); return SK_ERR_NOMEM; }
     const char *base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
-    size_t n = strlen(dir) + strlen(base) + 32;
+    size_t n = strlen(dir) + strlen(base) + 48;
     af->tmp = sk_malloc(n);
     if (!af->tmp) { sk_free(dir); sk_free(af->dest); return SK_ERR_NOMEM; }
-    snprintf(af->tmp, n, "%s/.%s.tmpXXXXXX", dir, base);
+    snprintf(af->tmp, n, "%s/.%s.tmp%ld.XXXXXX", dir, base, (long)getpid());
     sk_free(dir);
     int fd = mkstemp(af->tmp);
     if (fd < 0) {
@@ -175,6 +220,15 @@ sk_status sk_afile_commit(sk_afile *af)
     }
     afile_release(af);
     return SK_OK;
+}
+
+sk_status sk_afile_write_file(const char *dest, const void *p, size_t n, bool force)
+{
+    sk_afile af;
+    sk_status st = sk_afile_open(&af, dest, force);
+    if (st) return st;
+    if ((st = sk_afile_write(&af, p, n))) { sk_afile_abort(&af); return st; }
+    return sk_afile_commit(&af);
 }
 
 void sk_afile_abort(sk_afile *af)

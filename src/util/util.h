@@ -60,7 +60,9 @@ char *sk_path_dir(const char *path);
 const char *sk_path_ext(const char *path);        /* ".onnx" or "" */
 
 /* Atomic write: open a temp file in the destination's folder, write, fsync,
- * rename over dest.  If dest exists and !force, fail before writing. */
+ * rename over dest.  If dest exists and !force, fail before writing.  The
+ * temporary is ".DEST.tmp<pid>.XXXXXX"; opening first removes the temporaries
+ * of dest left by dead processes (sk_afile_clean_stale). */
 typedef struct sk_afile {
     FILE *f;
     char *tmp, *dest;
@@ -70,6 +72,11 @@ sk_status sk_afile_open(sk_afile *af, const char *dest, bool force);
 sk_status sk_afile_write(sk_afile *af, const void *p, size_t n);
 sk_status sk_afile_commit(sk_afile *af);   /* fsync + rename; closes */
 void sk_afile_abort(sk_afile *af);         /* removes the temp file; closes */
+/* The whole of p[0..n) into dest, atomically (open, write, commit). */
+sk_status sk_afile_write_file(const char *dest, const void *p, size_t n, bool force);
+/* Remove dest's temporaries whose writer is dead (kill(pid, 0) fails with
+ * ESRCH; pids are those of this machine's pid namespace).  Returns how many. */
+int sk_afile_clean_stale(const char *dest);
 
 /* ---- NumPy .npy (v1/v2/v3, little-endian, C order) ---- */
 typedef struct sk_npy {

@@ -9,7 +9,8 @@ Checks, on the zoo models (each case prints what it measured):
     key, unknown budget key, bad flag) exit 1 or 2 with one line, before any
     work (no report written);
   - SIGKILL at several moments leaves OUT absent or complete and loadable,
-    and no stray file but the hidden temporaries of killed runs;
+    and no stray file but the hidden temporaries of killed runs, which the
+    next run's writes remove (those of dead pids only);
   - `shrink report X.report.json --format md` is exactly the table in
     X.report.md; csv and json carry the same rows; Pareto marks are checked
     against a direct computation from the JSON.
@@ -201,8 +202,13 @@ def test_invalid(tmp):
 
 
 def test_samples_parse(tmp):
-    """Every sample recipe is valid (checked through a run that stops at the model: a missing model)."""
+    """Every sample recipe and grid is valid (checked through a run that stops at the model: a missing model)."""
     for name in sorted(os.listdir(RECIPES)):
+        if name.startswith("grid-"):   # a sweep grid: every recipe it names is checked before the model
+            r = run("sweep", os.path.join(tmp, "no-such-model.onnx"), "--grid", os.path.join(RECIPES, name), "--eval", DIGITS,
+                    "-o", os.path.join(tmp, "sweep"))
+            check(r.returncode == 1 and "no-such-model" in r.stderr, f"sample grid {name} is valid ({r.stderr.strip().splitlines()[-1]})")
+            continue
         r = run("compress", os.path.join(tmp, "no-such-model.onnx"), "--recipe", os.path.join(RECIPES, name), "--eval", DIGITS,
                 "-o", os.path.join(tmp, "x.skm"))
         check(r.returncode == 1 and "no-such-model" in r.stderr, f"sample recipe {name} is valid ({r.stderr.strip().splitlines()[-1]})")
@@ -246,9 +252,7 @@ def test_kill(tmp):
         others = [n for n in names if n not in ("out.skm", "out.skm.report.json", "out.skm.report.md")]
         tmps = [n for n in others if n.startswith(".") and ".tmp" in n]
         check(len(others) == len(tmps), f"  no stray files but hidden temporaries ({others})")
-        stray_tmp += len(tmps)
-        for n in tmps:   # a killed run's temporary: cleaned here (see docs/cli.md)
-            os.unlink(os.path.join(d, n))
+        stray_tmp += len(tmps)   # left for the next run's writes to remove (docs/cli.md)
         if present:
             os.unlink(out)
     # then during the write itself: kill as soon as the hidden temporary appears, after 0..20 ms
@@ -257,7 +261,7 @@ def test_kill(tmp):
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         seen = False
         while p.poll() is None and not seen:
-            seen = any(n.startswith(".out.skm.tmp") for n in os.listdir(d))
+            seen = any(n.startswith(f".out.skm.tmp{p.pid}.") for n in os.listdir(d))   # this run's, not a dead one's
             if not seen:
                 time.sleep(0.0005)
         if seen:
@@ -273,12 +277,21 @@ def test_kill(tmp):
         else:
             check(True, f"killed {delay * 1000:.0f} ms into the write: no OUT")
         names = [n for n in os.listdir(d) if n not in ("out.skm.report.json", "out.skm.report.md")]
-        check(all(n.startswith(".out.skm") and ".tmp" in n for n in names), f"  only hidden temporaries left ({names})")
+        check(all(n.startswith(".out.skm") and f".tmp{p.pid}." in n for n in names),
+              f"  only this run's hidden temporary left, the earlier killed runs' removed by its write ({names})")
         stray_tmp += len(names)
-        for n in names:
-            os.unlink(os.path.join(d, n))
     print(f"      kills during the write: {hit} of 5 caught the temporary")
-    print(f"      hidden temporaries left by killed runs (removed): {stray_tmp}")
+    # dead writers' temporaries (a finished process's pid) of OUT and of its report go; a live one's (ours) stays
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    live = f".out.skm.tmp{os.getpid()}.abcdef"
+    for n in (f".out.skm.tmp{dead}.abcdef", f".out.skm.report.json.tmp{dead}.abcdef", live):
+        open(os.path.join(d, n), "w").close()
+    left = [n for n in os.listdir(d) if n.startswith(".") and ".tmp" in n]
+    r = subprocess.run(args, capture_output=True, cwd=ROOT)
+    after = [n for n in os.listdir(d) if n.startswith(".") and ".tmp" in n]
+    print(f"      hidden temporaries left by killed runs: {stray_tmp} seen; before one more run: {left}; after: {after}")
+    check(r.returncode == 0 and after == [live], "the next run removed the dead writers' temporaries of OUT and its reports, kept a live one's")
+    os.unlink(os.path.join(d, live))
 
 
 def test_report_many(tmp, outs):
