@@ -82,9 +82,10 @@ demo: deps
 	@sh scripts/demo.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@$(PY) samples/zoo/build.py shapes --out build/zoo
+	@$(MAKE) --no-print-directory all zoo
+	@$(PY) samples/zoo/build.py shapes --with-past --out build/zoo
 	@$(PY) bench/bench.py --shrink $(BUILD)/shrink
+	@$(PY) bench/quant_bench.py --shrink $(BUILD)/shrink
 
 clean:
 	rm -rf build build-san shrink

@@ -23,12 +23,19 @@ import onnxruntime as ort
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def ort_latency(onnx_path, feeds, threads, iters, warmup=3):
+def ort_session(onnx_path, threads, spin=True):
+    """spin: worker threads spin while waiting (onnxruntime's default); on a loaded machine
+    that can halve its speed."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    return ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_latency(onnx_path, feeds, threads, iters, warmup=3, spin=True):
+    sess = ort_session(onnx_path, threads, spin)
     names = {i.name for i in sess.get_inputs()}
     feeds = {k: v for k, v in feeds.items() if k in names}
     for _ in range(warmup):

