@@ -207,8 +207,12 @@ def part_accuracy(a, sk, work, out):
     text = os.path.join(DATA, "fortunes-test.txt")
     calib = os.path.join(DATA, "fortunes-calib.txt")
     q4 = ["--bits", 4, "--group", 128]
+    # the --embed fp32 rows quantize what onnxruntime's "head fp32" row does: every linear layer
+    # but the head, tables left fp32 (the like-for-like comparison with MatMulNBits)
     variants = [None, ["--bits", 8], q4, q4 + ["--embed", "fp32"], q4 + ["--sym"],
-                q4 + ["--method", "gptq", "--calib", calib], q4 + ["--method", "awq", "--calib", calib]]
+                q4 + ["--method", "gptq", "--calib", calib], q4 + ["--method", "awq", "--calib", calib],
+                q4 + ["--embed", "fp32", "--method", "gptq", "--calib", calib],
+                q4 + ["--embed", "fp32", "--method", "awq", "--calib", calib]]
     base = None
     for i, opts in enumerate(variants):
         model, name = gpt2, "fp32"
