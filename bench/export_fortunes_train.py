@@ -3,7 +3,15 @@
 the same seed-determined split the zoo model was trained on) as JSONL
 {"text", "label"} to build/data/fortunes-train.jsonl, for `shrink distill`.
 
-Usage: .venv/bin/python bench/export_fortunes_train.py [--out FILE]
+With --pool it also writes the rest of the zoo's training text, which no
+validation or test split touches:
+  build/data/fortunes-pool.jsonl   {"text"} per entry of the training pool that
+                                   is not a labelled training example (KD-only
+                                   transfer data for a classifier student)
+  build/data/fortunes-lm-train.txt the whole pool as raw text, entries separated
+                                   by a blank line (GPT-2's training text)
+
+Usage: .venv/bin/python bench/export_fortunes_train.py [--out FILE] [--pool]
 """
 import argparse
 import importlib.util
@@ -24,6 +32,7 @@ def load_build():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(REPO / "build" / "data" / "fortunes-train.jsonl"))
+    ap.add_argument("--pool", action="store_true", help="also write fortunes-pool.jsonl and fortunes-lm-train.txt")
     a = ap.parse_args()
     b = load_build()
     splits = b.make_splits()
@@ -37,6 +46,19 @@ def main():
         for t, y in splits["clf_train"]:
             f.write(json.dumps({"text": t, "label": y}) + "\n")
     print(f"{out}: {len(splits['clf_train'])} training examples")
+    if a.pool:
+        labelled = {t for t, _ in splits["clf_train"]}
+        pool = [e for e in splits["train_pool"] if e["flat"] not in labelled]
+        held = {t for t, _ in splits["clf_val"] + splits["clf_test"]} | {e["flat"] for e in splits["lm_test"]}
+        if any(e["flat"] in held for e in splits["train_pool"]):
+            sys.exit("export: the training pool overlaps a held-out split")
+        with open(out.parent / "fortunes-pool.jsonl", "w") as f:
+            for e in pool:
+                f.write(json.dumps({"text": e["flat"]}) + "\n")
+        (out.parent / "fortunes-lm-train.txt").write_text("\n\n".join(e["raw"] for e in splits["train_pool"]) + "\n",
+                                                          encoding="utf-8")
+        print(f"{out.parent / 'fortunes-pool.jsonl'}: {len(pool)} unlabelled entries; "
+              f"{out.parent / 'fortunes-lm-train.txt'}: {len(splits['train_pool'])} entries")
 
 
 if __name__ == "__main__":

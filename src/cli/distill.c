@@ -27,16 +27,24 @@ static void usage(FILE *f)
             "\n"
             "Distil a smaller student from a teacher (BERT classifier or GPT-2 LM), DistilBERT's way:\n"
             "loss = a_kd·KL(teacher/T ‖ student/T)·T² + a_ce·(label or next-token CE) + a_cos·(1 − cos) of the\n"
-            "last hidden states + a_mse·MSE of them through a learned projection (when widths differ).\n"
+            "last hidden states + a_mse·MSE of them through a learned projection (when widths differ)\n"
+            "+ a_att·MSE of the attention scores of mapped layers (TinyBERT).\n"
             "\n"
             "  --student SPEC     layers=N: every other teacher layer (weights copied); or\n"
-            "                     layers=N,hidden=H,heads=A,ffn=F: a fresh student (seeded init); or a MODEL file\n"
-            "  --data FILE        JSONL {\"text\", \"label\"} (classifier) or raw text (LM, windows of --max-len)\n"
+            "                     layers=N,hidden=H,heads=A,ffn=F: a fresh student (seeded init); or a MODEL file;\n"
+            "                     or a small classifier over the teacher's tokens (seeded init):\n"
+            "                       mlp[,emb=128,hidden=256,layers=1]         mean of embeddings → MLP\n"
+            "                       rnn=lstm|gru[,emb=128,hidden=128,layers=1,dirs=1]  last state(s) → linear\n"
+            "                       cnn[,emb=128,hidden=128,kernel=3,layers=1]  conv1d → mean → linear\n"
+            "  --data FILE        JSONL {\"text\", \"label\"} (classifier; lines without a label are KD-only\n"
+            "                     transfer data) or raw text (LM, windows of --max-len)\n"
             "  --val FILE         validation set, measured after each epoch (accuracy or perplexity)\n"
             "  --epochs N (3)  --batch B (16)  --lr X (5e-5)  --wd X (0.01)  --clip X (1.0, 0 = off)\n"
             "  --warmup F (0.1: fraction of steps)  --schedule linear|cosine|constant (linear)\n"
             "  --temperature T (2)  --alpha-kd X (0.5)  --alpha-ce X (0.5)  --alpha-cos X (0)  --alpha-mse X (0)\n"
-            "  --max-len N        tokens per example / window (128 classifier, 64 LM, at most max positions)\n"
+            "  --alpha-att X (0)\n"
+            "  --max-len N        tokens per example / window (classifier: the tokenizer's model_max_length as\n"
+            "                     shrink eval, else 128; LM 64; at most max positions)\n"
             "  --seed S (42)      data order, fresh weights: one seed and one thread give the same bits\n"
             "  --checkpoint-every N  write OUT.ckpt (or --checkpoint PATH) every N steps\n"
             "  --resume CKPT      continue a run (same teacher, student, data and options)\n"
@@ -99,7 +107,7 @@ int cmd_distill(int argc, char **argv)
             else return cli_usage("distill", "--schedule: expected linear, cosine or constant");
         }
         F("--lr", o.lr) F("--wd", o.wd) F("--clip", o.clip) F("--warmup", o.warmup) F("--temperature", o.temperature)
-        F("--alpha-kd", o.alpha_kd) F("--alpha-ce", o.alpha_ce) F("--alpha-cos", o.alpha_cos) F("--alpha-mse", o.alpha_mse)
+        F("--alpha-kd", o.alpha_kd) F("--alpha-ce", o.alpha_ce) F("--alpha-cos", o.alpha_cos) F("--alpha-mse", o.alpha_mse) F("--alpha-att", o.alpha_att)
         I("--epochs", o.epochs, 1) I("--batch", o.batch, 1) I("--threads", o.threads, 0) I("--max-len", max_len, 2)
         I("--seed", o.seed, 0) I("--checkpoint-every", o.checkpoint_every, 0) I("--stop-after", o.stop_after, 0)
         else return cli_usage("distill", "unknown option '%s'", a);
@@ -127,7 +135,8 @@ int cmd_distill(int argc, char **argv)
     sk_dataset train = {0}, val = {0};
     sk_status st = cli_load_model(tpath, &t);
     if (!st) {
-        if (strchr(spec, '=')) {
+        size_t kl = strcspn(spec, ",");   /* "mlp" and "cnn" need no value */
+        if (strchr(spec, '=') || ((kl == 3) && (!strncmp(spec, "mlp", 3) || !strncmp(spec, "cnn", 3)))) {
             sk_student_spec sp;
             if (!(st = sk_student_parse(spec, &sp))) st = sk_student_build(t, &sp, o.seed, &s);
         } else {
@@ -163,9 +172,10 @@ int cmd_distill(int argc, char **argv)
     char prov[512];
     snprintf(prov, sizeof prov,
              "{\"teacher\":\"%s\",\"student\":\"%s\",\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"temperature\":%g,"
-             "\"alpha_kd\":%g,\"alpha_ce\":%g,\"alpha_cos\":%g,\"alpha_mse\":%g,\"seed\":%llu,\"steps\":%lld}",
+             "\"alpha_kd\":%g,\"alpha_ce\":%g,\"alpha_cos\":%g,\"alpha_mse\":%g,\"alpha_att\":%g,\"seed\":%llu,"
+             "\"steps\":%lld}",
              tpath, spec, o.epochs, o.batch, (double)o.lr, (double)o.temperature, (double)o.alpha_kd,
-             (double)o.alpha_ce, (double)o.alpha_cos, (double)o.alpha_mse, (unsigned long long)o.seed,
+             (double)o.alpha_ce, (double)o.alpha_cos, (double)o.alpha_mse, (double)o.alpha_att, (unsigned long long)o.seed,
              (long long)r.steps);
     sk_skm_opts so = {.force = force};
     if ((st = sk_model_add_prov(s, "distill", prov)) || (st = sk_skm_save(s, out, &so))) goto fail;

@@ -79,7 +79,8 @@ sk_status sk_dataset_load(const sk_model *teacher, const char *path, int max_len
         return sk_err(SK_ERR_UNSUPPORTED, "distill: teacher task '%s' (expected a BERT classifier or a GPT-2 LM)",
                       teacher->arch.task);
     int mp = teacher->arch.max_pos > 0 ? teacher->arch.max_pos : 512;
-    if (max_len <= 0 || max_len > mp) max_len = lm ? (mp < 64 ? mp : 64) : (mp < 128 ? mp : 128);
+    bool dflt = max_len <= 0 || max_len > mp;
+    if (dflt) max_len = lm ? (mp < 64 ? mp : 64) : (mp < 128 ? mp : 128);
     char *text;
     size_t len;
     sk_status st = sk_read_file(path, &text, &len);
@@ -92,6 +93,7 @@ sk_status sk_dataset_load(const sk_model *teacher, const char *path, int max_len
         goto done;
     }
     if ((st = sk_model_tokenizer(teacher, &tok))) goto done;
+    if (dflt && !lm && sk_model_max_len(teacher, tok) > 0) max_len = sk_model_max_len(teacher, tok);   /* as shrink eval */
     if (lm) {
         if ((st = sk_tok_encode(tok, text, false, 0, &ids, &n))) goto done;
         for (int at = 0; at + 2 <= n; at += max_len) {
@@ -108,13 +110,14 @@ sk_status sk_dataset_load(const sk_model *teacher, const char *path, int max_len
             cJSON *j = cJSON_Parse(line);
             cJSON *lab = j ? cJSON_GetObjectItemCaseSensitive(j, "label") : NULL;
             cJSON *txt = j ? cJSON_GetObjectItemCaseSensitive(j, "text") : NULL;
-            if (!cJSON_IsNumber(lab) || !cJSON_IsString(txt)) {
+            if ((lab && !cJSON_IsNumber(lab)) || !cJSON_IsString(txt)) {
                 cJSON_Delete(j);
-                st = sk_err(SK_ERR_FORMAT, "%s: line %ld: expected {\"text\": string, \"label\": integer}", path, lineno);
+                st = sk_err(SK_ERR_FORMAT, "%s: line %ld: expected {\"text\": string, \"label\": integer} (the label "
+                            "may be left out: KD only)", path, lineno);
                 goto done;
             }
-            int label = lab->valueint;
-            if (label < 0 || label >= teacher->arch.n_labels || lab->valuedouble != (double)label) {
+            int label = lab ? lab->valueint : -1;   /* unlabelled: the teacher's targets only */
+            if (lab && (label < 0 || label >= teacher->arch.n_labels || lab->valuedouble != (double)label)) {
                 cJSON_Delete(j);
                 st = sk_err(SK_ERR_INVALID, "%s: line %ld: label %g outside the teacher's %d classes", path, lineno,
                             lab->valuedouble, teacher->arch.n_labels);
@@ -188,21 +191,101 @@ static void epoch_order(int *perm, int n, uint64_t seed, int64_t e)
 }
 
 /* ---- the teacher ---- */
-typedef struct { int node; float *buf; size_t cap; int64_t n; sk_status st; } hid_cap;
+/* A tensor of the teacher's that a loss needs, copied out by the session
+ * observer when node runs: its output 0 (which = -1) or input `which`. */
+typedef struct { int node, which; float *buf; size_t cap; int64_t n; } grab;
+typedef struct { grab *g; int n; sk_status st; } grabs;
 
-static void capture_hidden(void *ctx, int node, const sk_kctx *k)
+static void capture(void *ctx, int node, const sk_kctx *k)
 {
-    hid_cap *h = ctx;
-    if (node != h->node) return;
-    int64_t n = sk_rt_numel(k->out[0]);
-    if ((size_t)n > h->cap) {
-        float *p = sk_realloc(h->buf, (size_t)n * sizeof *p);
-        if (!p) { h->st = SK_ERR_NOMEM; return; }
-        h->buf = p;
-        h->cap = (size_t)n;
+    grabs *gs = ctx;
+    for (int i = 0; i < gs->n; i++) {
+        grab *h = &gs->g[i];
+        if (node != h->node) continue;
+        const sk_rtensor *x = h->which < 0 ? k->out[0] : k->in[h->which];
+        int64_t n = sk_rt_numel(x);
+        if ((size_t)n > h->cap) {
+            float *p = sk_realloc(h->buf, (size_t)n * sizeof *p);
+            if (!p) { gs->st = SK_ERR_NOMEM; return; }
+            h->buf = p;
+            h->cap = (size_t)n;
+        }
+        memcpy(h->buf, x->data, (size_t)n * sizeof(float));
+        h->n = n;
     }
-    memcpy(h->buf, k->out[0]->data, (size_t)n * sizeof(float));
-    h->n = n;
+}
+
+/* The ATTENTION nodes of m in order (at most max); returns their count. */
+static int attention_nodes(const sk_model *m, int *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < m->g.n_nodes; i++)
+        if (m->g.nodes[i].op == SK_OP_ATTENTION) {
+            if (n < max) out[n] = i;
+            n++;
+        }
+    return n;
+}
+
+/* TinyBERT's layer map for the attention loss: student layer i ↔ teacher
+ * layer (i + 1)·L_t/L_s − 1 (the last to the last; layer 0 when the student
+ * is deeper).  Fills snode / tnode (n entries each, the caller's); errors
+ * when either has no attention or the head counts differ. */
+static sk_status att_map(const sk_model *t, const sk_model *s, int **snode, int **tnode, int *n)
+{
+    int ns = attention_nodes(s, NULL, 0), nt = attention_nodes(t, NULL, 0);
+    if (!ns || !nt)
+        return sk_err(SK_ERR_INVALID, "distill: the attention loss needs attention layers in teacher and student "
+                      "(the %s has none)", nt ? "student" : "teacher");
+    int *all = sk_malloc((size_t)nt * sizeof *all);
+    *snode = sk_malloc((size_t)ns * sizeof **snode);
+    *tnode = sk_malloc((size_t)ns * sizeof **tnode);
+    if (!all || !*snode || !*tnode) { sk_free(all); return SK_ERR_NOMEM; }
+    attention_nodes(s, *snode, ns);
+    attention_nodes(t, all, nt);
+    sk_status st = SK_OK;
+    for (int i = 0; i < ns && !st; i++) {
+        int j = (int)((int64_t)(i + 1) * nt / ns) - 1;
+        if (j < 0) j = 0;
+        (*tnode)[i] = all[j];
+        int64_t hs = sk_node_attr_i(&s->g.nodes[(*snode)[i]], "num_heads", 0);
+        int64_t ht = sk_node_attr_i(&t->g.nodes[all[j]], "num_heads", 0);
+        if (hs != ht)
+            st = sk_err(SK_ERR_INVALID, "distill: the attention loss compares head by head: student layer %d has %lld "
+                        "heads, teacher layer %d has %lld", i, (long long)hs, j, (long long)ht);
+    }
+    sk_free(all);
+    *n = ns;
+    return st;
+}
+
+static float att_scale(const sk_node *nd, int64_t H)
+{
+    float sc = sk_node_attr_f(nd, "scale", 0.0f);
+    int64_t heads = sk_node_attr_i(nd, "num_heads", 1);
+    return sc != 0.0f ? sc : (float)(1.0 / sqrt((double)(H / heads)));
+}
+
+/* Σ over the mapped layers of weight/n · sk_loss_att (seeding the student's
+ * q and k gradients); *mean gets the mean loss over the layers */
+static sk_status att_losses(sk_train *t, const sk_model *s, const sk_model *tm, const int *snode, const int *tnode,
+                            const grab *tg, int n, const batch *b, float weight, double *mean)
+{
+    double sum = 0;
+    int64_t rows = (int64_t)b->B * b->S;
+    for (int l = 0; l < n; l++) {
+        const sk_node *sn = &s->g.nodes[snode[l]], *tn = &tm->g.nodes[tnode[l]];
+        const sk_rtensor *q = sk_train_value(t, sn->in[0]), *k = sk_train_value(t, sn->in[1]);
+        int64_t H = q->dims[q->rank - 1], Ht = rows ? tg[2 * l].n / rows : 0;
+        if (!Ht || tg[2 * l].n != rows * Ht || tg[2 * l + 1].n != rows * Ht)
+            return sk_err(SK_ERR_INVALID, "distill: teacher attention inputs of layer %d missing", l);
+        sk_att_qk sq = {q->data, k->data, H, att_scale(sn, H)}, tq = {tg[2 * l].buf, tg[2 * l + 1].buf, Ht, att_scale(tn, Ht)};
+        sum += sk_loss_att(&sq, &tq, b->mask, b->B, b->S, sk_node_attr_i(sn, "num_heads", 1),
+                           sk_node_attr_i(sn, "causal", 0) != 0, weight / (float)n, sk_train_grad_of(t, sn->in[0]),
+                           sk_train_grad_of(t, sn->in[1]));
+    }
+    *mean = sum / n;
+    return SK_OK;
 }
 
 static sk_status run_batch(sk_session *s, const batch *b)
@@ -258,9 +341,13 @@ done:
 }
 
 /* ---- checks before training ---- */
-static sk_status check_pair(const sk_model *t, const sk_model *s, const sk_dataset *train, const sk_distill_opts *o)
+static sk_status check_pair(const sk_model *t, const sk_model *s, const sk_dataset *train, const sk_dataset *val,
+                            const sk_distill_opts *o)
 {
-    if (t->arch.family != s->arch.family || strcmp(t->arch.task, s->arch.task))
+    for (int i = 0; val && val->labels && i < val->n; i++)
+        if (val->labels[i] < 0) return sk_err(SK_ERR_INVALID, "distill: validation example %d has no label", i + 1);
+    bool small = s->arch.family == SK_FAM_MLP || s->arch.family == SK_FAM_RNN || s->arch.family == SK_FAM_CNN;
+    if ((t->arch.family != s->arch.family && (is_lm(t) || !small)) || strcmp(t->arch.task, s->arch.task))
         return sk_err(SK_ERR_INVALID, "distill: teacher is %s %s, student %s %s", sk_family_name(t->arch.family),
                       t->arch.task, sk_family_name(s->arch.family), s->arch.task);
     if (t->arch.vocab != s->arch.vocab)
@@ -271,7 +358,7 @@ static sk_status check_pair(const sk_model *t, const sk_model *s, const sk_datas
     if (!train || train->n == 0) return sk_err(SK_ERR_INVALID, "distill: the training set is empty");
     if (!is_lm(t) && !train->labels) return sk_err(SK_ERR_INVALID, "distill: training examples have no labels");
     for (int i = 0; !is_lm(t) && i < train->n; i++)
-        if (train->labels[i] < 0 || train->labels[i] >= t->arch.n_labels)
+        if (train->labels[i] < -1 || train->labels[i] >= t->arch.n_labels)
             return sk_err(SK_ERR_INVALID, "distill: example %d: label %d outside the %d classes", i, train->labels[i],
                           t->arch.n_labels);
     for (int i = 0; i < train->n; i++) {
@@ -285,8 +372,8 @@ static sk_status check_pair(const sk_model *t, const sk_model *s, const sk_datas
     }
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->temperature > 0))
         return sk_err(SK_ERR_INVALID, "distill: epochs, batch, lr and temperature must be positive");
-    if (o->alpha_kd < 0 || o->alpha_ce < 0 || o->alpha_cos < 0 || o->alpha_mse < 0 ||
-        o->alpha_kd + o->alpha_ce + o->alpha_cos + o->alpha_mse <= 0)
+    if (o->alpha_kd < 0 || o->alpha_ce < 0 || o->alpha_cos < 0 || o->alpha_mse < 0 || o->alpha_att < 0 ||
+        o->alpha_kd + o->alpha_ce + o->alpha_cos + o->alpha_mse + o->alpha_att <= 0)
         return sk_err(SK_ERR_INVALID, "distill: loss weights must be ≥ 0 and not all 0");
     if (o->alpha_cos > 0 && t->arch.hidden != s->arch.hidden)
         return sk_err(SK_ERR_INVALID, "distill: the cosine loss needs equal widths (teacher %d, student %d); use the "
@@ -296,7 +383,7 @@ static sk_status check_pair(const sk_model *t, const sk_model *s, const sk_datas
 
 /* ---- the loop ---- */
 typedef struct {
-    double loss, kd, ce, cos, mse;
+    double loss, kd, ce, cos, mse, att;
     int64_t n;
 } sums;
 
@@ -307,7 +394,7 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
     r->val = r->teacher_val = -1;
     const bool lm = is_lm(teacher);
     r->metric = lm ? "perplexity" : "accuracy";
-    sk_status st = check_pair(teacher, student, train, o);
+    sk_status st = check_pair(teacher, student, train, val, o);
     if (st) return st;
     const bool need_hid = o->alpha_cos > 0 || o->alpha_mse > 0;
     const int64_t Hs = student->arch.hidden, Ht = teacher->arch.hidden;
@@ -315,6 +402,7 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
     int t_hnode = need_hid ? sk_student_hidden_node(teacher) : -1, s_hnode = need_hid ? sk_student_hidden_node(student) : -1;
     if (need_hid && (t_hnode < 0 || s_hnode < 0))
         return sk_err(SK_ERR_UNSUPPORTED, "distill: cannot find the last hidden state of the %s", t_hnode < 0 ? "teacher" : "student");
+    const bool need_att = o->alpha_att > 0;
 
     sk_train *t = NULL;
     sk_session *ts = NULL;
@@ -324,9 +412,19 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
     float *tl = NULL;
     batch b = {0};
     size_t bcap = 0;
-    hid_cap hc = {.node = t_hnode};
+    int *s_att = NULL, *t_att = NULL, n_att = 0;
+    grabs tg = {0};
     sk_session_opts so = {.threads = o->threads};
-    if ((st = sk_train_new(student, o->threads, proj ? (size_t)(Ht * Hs) : 0, &t))) return st;
+    if (need_att && (st = att_map(teacher, student, &s_att, &t_att, &n_att))) goto done;
+    /* the teacher's last hidden state (grab 0), then q and k of each mapped attention layer */
+    if (!(tg.g = sk_calloc((size_t)(1 + 2 * n_att), sizeof *tg.g))) { st = SK_ERR_NOMEM; goto done; }
+    tg.n = 1 + 2 * n_att;
+    tg.g[0] = (grab){.node = t_hnode, .which = -1};
+    for (int l = 0; l < n_att; l++) {
+        tg.g[1 + 2 * l] = (grab){.node = t_att[l], .which = 0};
+        tg.g[2 + 2 * l] = (grab){.node = t_att[l], .which = 1};
+    }
+    if ((st = sk_train_new(student, o->threads, proj ? (size_t)(Ht * Hs) : 0, &t))) goto done;
     size_t np;
     float *params = sk_train_params(t, &np);
     if ((st = sk_adamw_init(&opt, np, o->wd)) || (st = sk_session_new(teacher, &so, &ts))) goto done;
@@ -335,12 +433,12 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
         float *P = sk_train_extra(t);
         for (int64_t i = 0; i < Ht * Hs; i++) P[i] = 0.02f * sk_rng_normal(&pr);
     }
-    if (need_hid) sk_session_set_observer(ts, capture_hidden, &hc);
+    if (need_hid || need_att) sk_session_set_observer(ts, capture, &tg);
     const int64_t C = lm ? teacher->arch.vocab : teacher->arch.n_labels;
     perm = sk_malloc((size_t)train->n * sizeof *perm);
     b.labels = sk_malloc((size_t)o->batch * sizeof *b.labels);
     if (!perm || !b.labels) { st = SK_ERR_NOMEM; goto done; }
-    const bool cache = !lm && !need_hid;
+    const bool cache = !lm && !need_hid && !need_att;
     if (cache) {
         tcache = sk_malloc((size_t)train->n * (size_t)C * sizeof *tcache);
         tl = sk_malloc((size_t)o->batch * (size_t)C * sizeof *tl);
@@ -398,7 +496,7 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
                 for (int i = 0; i < B; i++) memcpy(tl + i * C, tcache + (size_t)b.idx[i] * C, (size_t)C * sizeof *tl);
                 tlog = tl;
             } else {
-                if ((st = run_batch(ts, &b)) || (st = hc.st)) goto done;
+                if ((st = run_batch(ts, &b)) || (st = tg.st)) goto done;
                 tlog = sk_session_output(ts, 0)->data;
             }
             /* student forward, losses, backward */
@@ -408,7 +506,7 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
                 goto done;
             const float *slog = sk_train_value(t, s_out)->data;
             float *gl = sk_train_grad_of(t, s_out);
-            double kd = 0, ce = 0, cs = 0, ms = 0;
+            double kd = 0, ce = 0, cs = 0, ms = 0, at = 0;
             if (lm) {
                 int64_t valid = 0;
                 for (int64_t i = 0; i < (int64_t)B * b.S; i++) valid += b.mask[i];
@@ -424,13 +522,16 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
             if (need_hid) {
                 const float *sh = sk_train_value(t, s_hid)->data;
                 float *gh = sk_train_grad_of(t, s_hid);
-                if (hc.n != (int64_t)B * b.S * Ht) { st = sk_err(SK_ERR_INVALID, "distill: teacher hidden state missing"); goto done; }
-                if (o->alpha_cos > 0) cs = sk_loss_cos(sh, hc.buf, b.mask, (int64_t)B * b.S, Hs, o->alpha_cos, gh);
+                const grab *hc = &tg.g[0];
+                if (hc->n != (int64_t)B * b.S * Ht) { st = sk_err(SK_ERR_INVALID, "distill: teacher hidden state missing"); goto done; }
+                if (o->alpha_cos > 0) cs = sk_loss_cos(sh, hc->buf, b.mask, (int64_t)B * b.S, Hs, o->alpha_cos, gh);
                 if (o->alpha_mse > 0)
-                    ms = sk_loss_mse(sh, hc.buf, b.mask, (int64_t)B * b.S, Hs, Ht, proj ? sk_train_extra(t) : NULL,
+                    ms = sk_loss_mse(sh, hc->buf, b.mask, (int64_t)B * b.S, Hs, Ht, proj ? sk_train_extra(t) : NULL,
                                      o->alpha_mse, gh, proj ? sk_train_extra_grad(t) : NULL);
             }
-            double loss = o->alpha_kd * kd + o->alpha_ce * ce + o->alpha_cos * cs + o->alpha_mse * ms;
+            if (need_att && (st = att_losses(t, student, teacher, s_att, t_att, tg.g + 1, n_att, &b, o->alpha_att, &at)))
+                goto done;
+            double loss = o->alpha_kd * kd + o->alpha_ce * ce + o->alpha_cos * cs + o->alpha_mse * ms + o->alpha_att * at;
             if (!isfinite(loss)) {
                 st = sk_err(SK_ERR_INVALID, "distill: loss became %g at step %lld (lower --lr?)", loss, (long long)step);
                 goto done;
@@ -442,13 +543,13 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
             step++;
             steps_run++;
             tokens += b.tokens;
-            sm.loss += loss; sm.kd += kd; sm.ce += ce; sm.cos += cs; sm.mse += ms; sm.n++;
+            sm.loss += loss; sm.kd += kd; sm.ce += ce; sm.cos += cs; sm.mse += ms; sm.att += at; sm.n++;
             if (o->on_step) o->on_step(o->ctx, step, loss);
             if (pg.on) {
                 char extra[160];
                 double el = sk_now() - t0;
-                snprintf(extra, sizeof extra, "loss %.4f (kd %.3f ce %.3f cos %.3f mse %.3f)  %.0f tok/s", loss, kd, ce,
-                         cs, ms, el > 0 ? (double)tokens / el : 0.0);
+                snprintf(extra, sizeof extra, "loss %.4f (kd %.3f ce %.3f cos %.3f mse %.3f att %.3f)  %.0f tok/s", loss,
+                         kd, ce, cs, ms, at, el > 0 ? (double)tokens / el : 0.0);
                 sk_progress_update(&pg, (long)step, extra);
             }
             if (o->checkpoint && o->checkpoint_every > 0 && step % o->checkpoint_every == 0) {
@@ -458,13 +559,13 @@ sk_status sk_distill(const sk_model *teacher, sk_model *student, const sk_datase
         }
         if (sm.n) {
             r->loss = sm.loss / sm.n; r->kd = sm.kd / sm.n; r->ce = sm.ce / sm.n;
-            r->cos = sm.cos / sm.n; r->mse = sm.mse / sm.n;
+            r->cos = sm.cos / sm.n; r->mse = sm.mse / sm.n; r->att = sm.att / sm.n;
         }
         if (val && (st = sk_distill_eval(student, val, o->batch, o->threads, &r->val))) goto done;
         if (o->log) {
             sk_progress_end(&pg);
-            fprintf(o->log, "epoch %lld/%d: loss %.4f (kd %.4f ce %.4f cos %.4f mse %.4f)", (long long)e + 1, o->epochs,
-                    r->loss, r->kd, r->ce, r->cos, r->mse);
+            fprintf(o->log, "epoch %lld/%d: loss %.4f (kd %.4f ce %.4f cos %.4f mse %.4f att %.4f)", (long long)e + 1,
+                    o->epochs, r->loss, r->kd, r->ce, r->cos, r->mse, r->att);
             if (val) fprintf(o->log, "  val %s %.4f (teacher %.4f)", r->metric, r->val, r->teacher_val);
             fprintf(o->log, "\n");
             fflush(o->log);
@@ -485,7 +586,10 @@ done:
     sk_free(b.ids);
     sk_free(b.mask);
     sk_free(b.labels);
-    sk_free(hc.buf);
+    for (int i = 0; i < tg.n; i++) sk_free(tg.g[i].buf);
+    sk_free(tg.g);
+    sk_free(s_att);
+    sk_free(t_att);
     sk_session_free(ts);
     sk_adamw_free(&opt);
     sk_train_free(t);   /* the student owns its trained weights again */

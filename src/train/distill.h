@@ -5,7 +5,8 @@
  * in an ordinary runtime session, the student in a trainer (train.h); the
  * loss is α_kd·KL(t/T ‖ s/T)·T² + α_ce·(hard-label or next-token CE) +
  * α_cos·(1 − cos) on the last hidden states + α_mse·MSE on them through a
- * learned projection when the widths differ (TinyBERT); AdamW with linear
+ * learned projection when the widths differ (TinyBERT) + α_att·MSE of the
+ * attention scores of mapped layers (TinyBERT); AdamW with linear
  * warm-up and linear or cosine decay, global-norm clipping.  Batches are
  * padded to their longest example with an attention mask.  The data order
  * of epoch e depends only on (seed, e), so a run resumed from a checkpoint
@@ -43,6 +44,7 @@ typedef struct sk_distill_opts {
     float warmup;                    /* fraction of all steps (0.1 = 10 %) */
     sk_sched sched;
     float temperature, alpha_kd, alpha_ce, alpha_cos, alpha_mse;
+    float alpha_att;                 /* TinyBERT attention-score MSE over mapped layers (sk_loss_att) */
     uint64_t seed;
     int64_t checkpoint_every;        /* steps; 0 = only on interruption */
     const char *checkpoint;          /* path of the checkpoint file (NULL: none written) */
@@ -61,7 +63,7 @@ void sk_distill_opts_default(sk_distill_opts *o);
 typedef struct sk_distill_result {
     int64_t steps, total_steps;
     bool interrupted;                /* stopped by *stop or stop_after; a checkpoint was written */
-    double loss, kd, ce, cos, mse;   /* means over the last epoch run */
+    double loss, kd, ce, cos, mse, att;   /* means over the last epoch run */
     double val, teacher_val;         /* accuracy or perplexity on val (-1 when none) */
     const char *metric;              /* "accuracy" or "perplexity" */
     double seconds, tokens_per_s, steps_per_s;

@@ -17,6 +17,9 @@
  * backward: their forward kernel is run once more on element indices (i64)
  * instead of values, and the output gradient is scattered back through the
  * indices it produced, so the backward can never disagree with the forward.
+ *
+ * Conv, the pools and BatchNormalization are in grad_conv.c, LSTM / GRU /
+ * RNN (backpropagation through time) in grad_rnn.c.
  */
 #include <float.h>
 #include <math.h>
@@ -29,6 +32,17 @@
 #define INV_SQRT_2PI 0.39894228040143267794
 
 static int64_t numel(const sk_rtensor *t) { return sk_rt_numel(t); }
+
+void sk_bctx_kctx(const sk_bctx *b, sk_kctx *k)
+{
+    memset(k, 0, sizeof *k);
+    k->node = b->node;
+    k->in = (sk_rtensor **)b->in;   /* read only: geometry and attribute helpers */
+    k->n_in = b->n_in;
+    k->out = (sk_rtensor **)b->out;
+    k->n_out = b->n_out;
+    k->pool = b->pool;
+}
 
 static void add_into(float *dst, const float *src, int64_t n)
 {
@@ -576,6 +590,39 @@ static sk_status softmax_backward(sk_bctx *b)
     return SK_OK;
 }
 
+/* ---- REDUCE_MEAN / REDUCE_SUM: each input element gets its output's gradient (÷ count for the mean) ---- */
+static sk_status reduce_backward(sk_bctx *b)
+{
+    const sk_rtensor *x = b->in[0];
+    const float *dy = b->gout[0];
+    float *dx = b->gin[0];
+    if (!dy || !dx || x->dtype != SK_DT_F32) return SK_OK;
+    sk_kctx k;
+    sk_bctx_kctx(b, &k);
+    bool red[SK_MAX_RANK], noop;
+    sk_status st = sk_reduce_axes(&k, red, &noop);
+    if (st) return st;
+    int64_t n = numel(x), nout = numel(b->out[0]);
+    if (noop) { add_into(dx, dy, n); return SK_OK; }
+    if (nout == 0 || n == 0) return SK_OK;
+    float scale = b->node->op == SK_OP_REDUCE_MEAN ? (float)(1.0 / (double)(n / nout)) : 1.0f;
+    int64_t ost[SK_MAX_RANK], idx[SK_MAX_RANK] = {0}, s = 1, io = 0;
+    for (int d = x->rank - 1; d >= 0; d--) {   /* output strides in x's index space, 0 on reduced dims */
+        ost[d] = red[d] ? 0 : s;
+        if (!red[d]) s *= x->dims[d];
+    }
+    for (int64_t i = 0; i < n; i++) {
+        dx[i] += dy[io] * scale;
+        for (int d = x->rank - 1; d >= 0; d--) {
+            io += ost[d];
+            if (++idx[d] < x->dims[d]) break;
+            io -= ost[d] * x->dims[d];
+            idx[d] = 0;
+        }
+    }
+    return SK_OK;
+}
+
 /* ---- MATMUL (2-D, or batched with equal batch dims / a 2-D right operand) ---- */
 static sk_status matmul_backward(sk_bctx *b)
 {
@@ -653,6 +700,15 @@ sk_bwd_fn sk_grad_fn(sk_op op)
     case SK_OP_SOFTMAX: return softmax_backward;
     case SK_OP_MATMUL: return matmul_backward;
     case SK_OP_GEMM: return gemm_backward;
+    case SK_OP_REDUCE_MEAN: case SK_OP_REDUCE_SUM: return reduce_backward;
+    case SK_OP_CONV: return sk_grad_conv;
+    case SK_OP_MAX_POOL: return sk_grad_max_pool;
+    case SK_OP_AVG_POOL: return sk_grad_avg_pool;
+    case SK_OP_GLOBAL_AVG_POOL: return sk_grad_global_avg_pool;
+    case SK_OP_BATCHNORM: return sk_grad_batchnorm;
+    case SK_OP_LSTM: return sk_grad_lstm;
+    case SK_OP_GRU: return sk_grad_gru;
+    case SK_OP_RNN: return sk_grad_rnn;
     default: return NULL;
     }
 }

@@ -4,13 +4,16 @@
  * buffer, ADDS weight·∂loss/∂input into it, so several losses on one output
  * simply add up.  Softmaxes are computed in double with the max subtracted.
  *   kd    KL(softmax(t/T) ‖ softmax(s/T))·T², mean over rows (Hinton; DistilBERT's L_ce)
- *   ce    hard-label cross-entropy, mean over rows
+ *   ce    hard-label cross-entropy, mean over the labelled rows (label −1: none)
  *   cos   1 − cos(s, t) over the tokens the mask keeps (DistilBERT's L_cos)
  *   mse   (s·Pᵀ − t)² over kept tokens and teacher features, P learned when widths differ (TinyBERT)
+ *   att   (scores_s − scores_t)² of one attention layer pair, scores = scale·q·kᵀ before
+ *         softmax, over unmasked (query, key) pairs and heads (TinyBERT's L_attn)
  *   lm    next-token cross-entropy of a causal LM over positions the mask keeps
  */
 #include <math.h>
 #include <string.h>
+#include "runtime/kernels/f32.h"
 #include "train/train.h"
 
 /* p = softmax(x/T) in double; returns log Σ exp(x/T − max) + max for log-probs */
@@ -46,16 +49,19 @@ double sk_loss_ce(const float *s, const int32_t *labels, int64_t rows, int64_t C
     double *p = sk_malloc((size_t)(C + 1) * sizeof *p);
     if (!p || rows == 0) { sk_free(p); return 0; }
     double loss = 0;
+    int64_t n = 0;
+    for (int64_t r = 0; r < rows; r++) n += labels[r] >= 0;
     for (int64_t r = 0; r < rows; r++) {
-        double lz = softmax_d(s + r * C, C, 1.0, p);
         int32_t y = labels[r];
+        if (y < 0) continue;
+        double lz = softmax_d(s + r * C, C, 1.0, p);
         loss += lz - s[r * C + y];
         if (ds)
             for (int64_t c = 0; c < C; c++)
-                ds[r * C + c] += (float)(weight * (p[c] - (c == y ? 1.0 : 0.0)) / (double)rows);
+                ds[r * C + c] += (float)(weight * (p[c] - (c == y ? 1.0 : 0.0)) / (double)n);
     }
     sk_free(p);
-    return loss / (double)rows;
+    return n ? loss / (double)n : 0;
 }
 
 double sk_loss_cos(const float *s, const float *t, const int64_t *mask, int64_t rows, int64_t H, float weight,
@@ -116,6 +122,48 @@ double sk_loss_mse(const float *s, const float *t, const int64_t *mask, int64_t 
     }
     sk_free(e);
     return loss / norm;
+}
+
+double sk_loss_att(const sk_att_qk *s, const sk_att_qk *t, const int64_t *mask, int64_t B, int64_t S, int64_t heads,
+                   bool causal, float weight, float *dq, float *dk)
+{
+    int64_t hs = s->H / heads, ht = t->H / heads, n = 0;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < S; i++)
+            for (int64_t j = 0; j < S; j++)
+                n += (!mask || (mask[b * S + i] && mask[b * S + j])) && (!causal || j <= i);
+    if (!n || S > 0x7fffffff || hs > 0x7fffffff || ht > 0x7fffffff) return 0;
+    float *as = sk_malloc((size_t)(3 * S * S + S * hs + 1) * sizeof *as);
+    if (!as) return 0;
+    float *at = as + S * S, *tr = at + S * S, *tmp = tr + S * S;
+    double loss = 0, k = 2.0 * weight / ((double)n * (double)heads);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < heads; h++) {
+            const float *qs = s->q + b * S * s->H + h * hs, *ks = s->k + b * S * s->H + h * hs;
+            sk_sgemm_small_bt((int)S, (int)S, (int)hs, s->scale, qs, (int)s->H, ks, (int)s->H, as, (int)S);
+            sk_sgemm_small_bt((int)S, (int)S, (int)ht, t->scale, t->q + b * S * t->H + h * ht, (int)t->H,
+                              t->k + b * S * t->H + h * ht, (int)t->H, at, (int)S);
+            for (int64_t i = 0; i < S; i++)   /* as := ∂L/∂score (0 where not counted) */
+                for (int64_t j = 0; j < S; j++) {
+                    bool on = (!mask || (mask[b * S + i] && mask[b * S + j])) && (!causal || j <= i);
+                    double e = on ? (double)as[i * S + j] - at[i * S + j] : 0;
+                    loss += e * e;
+                    as[i * S + j] = (float)(k * e);
+                    tr[j * S + i] = as[i * S + j];
+                }
+            if (dq) {   /* dQ += scale·D·K */
+                sk_sgemm_small((int)S, (int)hs, (int)S, as, (int)S, ks, (int)s->H, tmp, (int)hs);
+                for (int64_t i = 0; i < S; i++)
+                    for (int64_t c = 0; c < hs; c++) dq[(b * S + i) * s->H + h * hs + c] += s->scale * tmp[i * hs + c];
+            }
+            if (dk) {   /* dK += scale·Dᵀ·Q */
+                sk_sgemm_small((int)S, (int)hs, (int)S, tr, (int)S, qs, (int)s->H, tmp, (int)hs);
+                for (int64_t j = 0; j < S; j++)
+                    for (int64_t c = 0; c < hs; c++) dk[(b * S + j) * s->H + h * hs + c] += s->scale * tmp[j * hs + c];
+            }
+        }
+    sk_free(as);
+    return loss / ((double)n * (double)heads);
 }
 
 double sk_loss_lm(const float *logits, const int64_t *ids, const int64_t *mask, int64_t B, int64_t S, int64_t V,

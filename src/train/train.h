@@ -77,6 +77,19 @@ typedef struct sk_bctx {
 typedef sk_status (*sk_bwd_fn)(sk_bctx *b);
 /* The backward of op, or NULL if the op has none. */
 sk_bwd_fn sk_grad_fn(sk_op op);
+/* A kernel context over b's node and tensors, for the forward's geometry
+ * and attribute helpers (read only). */
+void sk_bctx_kctx(const sk_bctx *b, sk_kctx *k);
+/* grad_conv.c */
+sk_status sk_grad_conv(sk_bctx *b);
+sk_status sk_grad_max_pool(sk_bctx *b);
+sk_status sk_grad_avg_pool(sk_bctx *b);
+sk_status sk_grad_global_avg_pool(sk_bctx *b);
+sk_status sk_grad_batchnorm(sk_bctx *b);
+/* grad_rnn.c: backpropagation through time */
+sk_status sk_grad_lstm(sk_bctx *b);
+sk_status sk_grad_gru(sk_bctx *b);
+sk_status sk_grad_rnn(sk_bctx *b);
 /* Whether op's inputs can carry gradient (false for Shape and the like). */
 bool sk_grad_passes(sk_op op);
 
@@ -89,7 +102,8 @@ size_t sk_train_linear_aux(const sk_node *n, const sk_rtensor *y);
  * into the gradient (which may be NULL to only evaluate) ---- */
 /* KL(softmax(t/T) ‖ softmax(s/T)) · T², mean over rows; s, t [rows, C]. */
 double sk_loss_kd(const float *s, const float *t, int64_t rows, int64_t C, float T, float weight, float *ds);
-/* Cross-entropy with integer labels, mean over rows. */
+/* Cross-entropy with integer labels, mean over the rows whose label is ≥ 0
+ * (-1 = unlabelled: no loss, no gradient; 0 when no row has a label). */
 double sk_loss_ce(const float *s, const int32_t *labels, int64_t rows, int64_t C, float weight, float *ds);
 /* 1 − cos(s_i, t_i), mean over the rows i with mask[i] != 0 (mask NULL = all). */
 double sk_loss_cos(const float *s, const float *t, const int64_t *mask, int64_t rows, int64_t H, float weight,
@@ -98,6 +112,15 @@ double sk_loss_cos(const float *s, const float *t, const int64_t *mask, int64_t 
  * learned projection (NULL when Hs == Ht: identity); dP may be NULL. */
 double sk_loss_mse(const float *s, const float *t, const int64_t *mask, int64_t rows, int64_t Hs, int64_t Ht,
                    const float *P, float weight, float *ds, float *dP);
+/* TinyBERT's attention loss for one student/teacher layer pair: the mean
+ * over rows b, heads and (query i, key j) pairs with both tokens unmasked
+ * (and j ≤ i when causal) of (scale_s·q_s·k_sᵀ − scale_t·q_t·k_tᵀ)², the
+ * scores before softmax.  q, k [B, S, H] with H = heads·head size (head
+ * sizes may differ between student and teacher); adds weight·∂/∂q_s and
+ * ∂/∂k_s into dq, dk (either may be NULL). */
+typedef struct sk_att_qk { const float *q, *k; int64_t H; float scale; } sk_att_qk;
+double sk_loss_att(const sk_att_qk *s, const sk_att_qk *t, const int64_t *mask, int64_t B, int64_t S, int64_t heads,
+                   bool causal, float weight, float *dq, float *dk);
 /* Language-model cross-entropy: position p of row b predicts ids[b, p+1];
  * positions where either mask is 0 are skipped; mean over scored positions.
  * logits [B, S, V]; *n_scored (may be NULL) gets their count. */
@@ -136,12 +159,29 @@ double sk_rng_uniform(sk_rng *r);           /* [0, 1) */
 float sk_rng_normal(sk_rng *r);             /* N(0, 1) */
 
 /* ---- students (student.c) ---- */
+typedef enum { SK_STUDENT_SAME = 0, SK_STUDENT_MLP, SK_STUDENT_RNN, SK_STUDENT_CNN } sk_student_kind;
 typedef struct sk_student_spec {
-    int layers, hidden, heads, ffn;   /* 0 = the teacher's */
+    sk_student_kind kind;             /* SAME: the teacher's family; else a small classifier over its tokens */
+    int layers, hidden, heads, ffn;   /* 0 = the teacher's (SAME) or the kind's default */
+    int emb, kernel, dirs;            /* small kinds: embedding width, CNN kernel (odd), RNN directions */
+    sk_op cell;                       /* RNN: SK_OP_LSTM or SK_OP_GRU */
 } sk_student_spec;
-/* Parse "layers=2" or "layers=2,hidden=128,heads=2,ffn=256". */
+/* Parse "layers=2", "layers=2,hidden=128,heads=2,ffn=256" (the teacher's
+ * family), or a small student: "mlp[,emb=E,hidden=H,layers=N]",
+ * "rnn=lstm|gru[,emb=E,hidden=H,layers=N,dirs=1|2]",
+ * "cnn[,emb=E,hidden=F,kernel=K,layers=N]".  SK_ERR_USAGE naming the key. */
 sk_status sk_student_parse(const char *spec, sk_student_spec *s);
-/* Build a student of the teacher's family and task.  When only the number of
+/* Build a student.  Small kinds (MLP, RNN, CNN; a classifier teacher only)
+ * are token classifiers over the teacher's vocabulary, inputs input_ids and
+ * attention_mask, output logits, every weight initialised from seed as
+ * PyTorch does (embedding N(0, 1); Linear, Conv, LSTM/GRU U(±1/√fan_in),
+ * recurrent ones U(±1/√hidden)):
+ *   mlp  embedding → mean over the unmasked tokens → layers × (Linear, ReLU) → Linear
+ *   rnn  embedding → layers × LSTM/GRU (sequence_lens from the mask) → last state of
+ *        each direction → Linear
+ *   cnn  embedding, padding zeroed → layers × (Conv1d k, same length, ReLU, padding
+ *        zeroed) → mean over the unmasked tokens → Linear
+ * Otherwise a student of the teacher's family and task.  When only the number of
  * layers changes, weights are copied from the teacher: embeddings, pooler,
  * classifier / final norm, and teacher layer map[i] = i·L_t/L_s for student
  * layer i (every other layer for half as many, DistilBERT's choice); more

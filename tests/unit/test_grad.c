@@ -7,9 +7,12 @@
  * compared with (L(p + ε) − L(p − ε)) / 2ε on up to 40 elements per
  * parameter, as  max |analytic − numeric| / max(max |numeric|, 1e-3)  per op,
  * which must be ≤ 1e-2 (the forward runs in f32: ε = 1e-2 keeps the rounding
- * of L below 1e-4 of the difference).  Then whole models: a 2-layer BERT
- * classifier with a padded batch (KD + CE + cosine losses) and a 2-layer
- * GPT-2 with the LM loss, every parameter tensor sampled.
+ * of L below 1e-4 of the difference).  Vision ops (Conv, pools,
+ * BatchNormalization) and LSTM / GRU / RNN (BPTT, with sequence_lens, both
+ * directions) are single ops like the rest.  Then whole models (ε 5e-3): a
+ * 2-layer BERT classifier with a padded batch (KD + CE + cosine + attention-
+ * score losses) and a 2-layer GPT-2 with the LM loss, every parameter tensor
+ * sampled; and the small students of student.c (MLP, LSTM, GRU, CNN; ε 3e-3).
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +25,8 @@ static int fails, checks;
 #define CHECK(c) do { checks++; if (!(c)) { printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); fails++; } } while (0)
 #define TOL 1e-2
 #define EPS 1e-2f
+#define EPS_MODEL 5e-3f   /* whole models: the attention-score loss is quartic in the weights */
+#define EPS_RELU 3e-3f    /* small students: ReLU kinks within ±1e-2 of some sampled weights */
 
 static sk_rng rng = {12345};
 static float frand(void) { return (float)(sk_rng_uniform(&rng) * 2 - 1); }
@@ -98,7 +103,7 @@ static double eval(sk_train *t, loss_fn f, void *ctx)
 }
 
 /* worst relative error over all parameters of t */
-static double gradcheck(sk_train *t, loss_fn f, void *ctx, int per_param)
+static double gradcheck(sk_train *t, loss_fn f, void *ctx, int per_param, float eps)
 {
     sk_train_zero_grad(t);
     sk_status st = sk_train_forward(t);
@@ -117,12 +122,12 @@ static double gradcheck(sk_train *t, loss_fn f, void *ctx, int per_param)
         for (int s = 0; s < samples; s++) {
             int64_t e = cnt <= per_param ? s : (int64_t)(sk_rng_next(&rng) % (uint64_t)cnt);
             float *x = p + off + e, keep = *x;
-            *x = keep + EPS;
+            *x = keep + eps;
             double lp = eval(t, f, ctx);
-            *x = keep - EPS;
+            *x = keep - eps;
             double lm = eval(t, f, ctx);
             *x = keep;
-            double num = (lp - lm) / (2.0 * EPS), ana = g0[off + e];
+            double num = (lp - lm) / (2.0 * eps), ana = g0[off + e];
             if (fabs(num) > maxnum) maxnum = fabs(num);
             if (fabs(num - ana) > maxdiff || isnan(ana)) maxdiff = isnan(ana) ? INFINITY : fabs(num - ana);
         }
@@ -147,7 +152,7 @@ static void check_model(const char *what, sk_model *m)
     sk_train *t;
     if ((st = sk_train_new(m, 1, 0, &t))) { printf("  %s: %s\n", what, sk_errmsg()); CHECK(0); sk_model_free(m); return; }
     outsum o = {m, NULL, 0};
-    report(what, gradcheck(t, loss_outsum, &o, 40));
+    report(what, gradcheck(t, loss_outsum, &o, 40, EPS));
     free(o.R);
     sk_train_free(t);
     sk_model_free(m);
@@ -358,6 +363,107 @@ static void t_matmul(void)
         }
 }
 
+static void t_reduce(sk_op op, const int64_t *axes, int n_axes, int keep)
+{
+    sk_model *m = sk_model_new();
+    int x = param(m, "x", 3, (int64_t[]){2, 3, 4}, 1);
+    int y = act(m, "y");
+    sk_node *n = node(m, op, &x, 1, &y, 1);
+    sk_node_set_ints(n, "axes", axes, n_axes);
+    sk_node_set_i(n, "keepdims", keep);
+    char what[64];
+    snprintf(what, sizeof what, "%s axes=%lld%s keepdims=%d", sk_op_get(op)->name, (long long)axes[0],
+             n_axes > 1 ? ",.." : "", keep);
+    check_model(what, m);
+}
+
+/* ---- vision ops ---- */
+/* values i·0.05 in a shuffled order: a max-pool window's maximum stays the maximum under ±EPS */
+static void distinct(sk_model *m, int id)
+{
+    float *d = m->g.tensors[id].data;
+    int64_t n = sk_tensor_numel(&m->g.tensors[id]);
+    for (int64_t i = 0; i < n; i++) d[i] = (float)(i - n / 2) * 0.05f;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(sk_rng_next(&rng) % (uint64_t)(i + 1));
+        float t = d[i];
+        d[i] = d[j];
+        d[j] = t;
+    }
+}
+
+static void t_conv(const char *what, int rank, const int64_t *xd, const int64_t *wd, int group, const int64_t *pads,
+                   const int64_t *strides, const int64_t *dil, bool bias)
+{
+    sk_model *m = sk_model_new();
+    int nd = rank - 2;
+    int x = param(m, "x", rank, xd, 1), w = param(m, "w", rank, wd, 1);
+    int b = bias ? param(m, "b", 1, wd, 1) : -1;
+    int y = act(m, "y");
+    sk_node *n = node(m, SK_OP_CONV, (int[]){x, w, b}, bias ? 3 : 2, &y, 1);
+    sk_node_set_i(n, "group", group);
+    if (pads) sk_node_set_ints(n, "pads", pads, 2 * nd);
+    if (strides) sk_node_set_ints(n, "strides", strides, nd);
+    if (dil) sk_node_set_ints(n, "dilations", dil, nd);
+    check_model(what, m);
+}
+
+static void t_pool(sk_op op, const char *what, const int64_t *k, const int64_t *pads, const int64_t *strides,
+                   int ceil, int include_pad)
+{
+    sk_model *m = sk_model_new();
+    int x = param(m, "x", 4, (int64_t[]){2, 3, 5, 6}, 1);
+    distinct(m, x);
+    int y = act(m, "y");
+    sk_node *n = node(m, op, &x, 1, &y, 1);
+    if (k) sk_node_set_ints(n, "kernel_shape", k, 2);
+    if (pads) sk_node_set_ints(n, "pads", pads, 4);
+    if (strides) sk_node_set_ints(n, "strides", strides, 2);
+    if (ceil) sk_node_set_i(n, "ceil_mode", 1);
+    if (include_pad) sk_node_set_i(n, "count_include_pad", 1);
+    check_model(what, m);
+}
+
+static void t_batchnorm(void)
+{
+    sk_model *m = sk_model_new();
+    int x = param(m, "x", 4, (int64_t[]){2, 3, 2, 2}, 1);
+    int ids[4];
+    const char *nm[4] = {"scale", "B", "mean", "var"};
+    for (int i = 0; i < 4; i++) ids[i] = param(m, nm[i], 1, (int64_t[]){3}, 1);
+    float *v = m->g.tensors[ids[3]].data;
+    for (int i = 0; i < 3; i++) v[i] = 0.5f + fabsf(v[i]);
+    int y = act(m, "y");
+    sk_node *n = node(m, SK_OP_BATCHNORM, (int[]){x, ids[0], ids[1], ids[2], ids[3]}, 5, &y, 1);
+    sk_node_set_f(n, "epsilon", 1e-5f);
+    check_model("BatchNormalization (inference)", m);
+}
+
+/* ---- recurrent ops: every float input a parameter, every output in the loss ---- */
+static void t_rnn(sk_op op, const char *dir, int lbr, bool lens, bool peep)
+{
+    enum { T = 4, B = 3, I = 3, H = 4 };
+    int G = op == SK_OP_LSTM ? 4 : op == SK_OP_GRU ? 3 : 1, D = !strcmp(dir, "bidirectional") ? 2 : 1;
+    sk_model *m = sk_model_new();
+    int x = param(m, "x", 3, (int64_t[]){T, B, I}, 1);
+    int w = param(m, "W", 3, (int64_t[]){D, G * H, I}, 0.6f), r = param(m, "R", 3, (int64_t[]){D, G * H, H}, 0.6f);
+    int b = param(m, "B", 2, (int64_t[]){D, 2 * G * H}, 0.5f);
+    int sl = lens ? consti(m, "lens", 1, (int64_t[]){B}, (int64_t[]){T, 2, 3}) : -1;
+    int h0 = param(m, "h0", 3, (int64_t[]){D, B, H}, 0.5f);
+    int c0 = op == SK_OP_LSTM ? param(m, "c0", 3, (int64_t[]){D, B, H}, 0.5f) : -1;
+    int p = peep ? param(m, "P", 2, (int64_t[]){D, 3 * H}, 0.5f) : -1;
+    int outs[3] = {act(m, "Y"), act(m, "Y_h"), op == SK_OP_LSTM ? act(m, "Y_c") : -1};
+    int ins[8] = {x, w, r, b, sl, h0, c0, p};
+    sk_node *n = node(m, op, ins, op == SK_OP_LSTM ? (peep ? 8 : 7) : 6, outs, op == SK_OP_LSTM ? 3 : 2);
+    sk_node_set_s(n, "direction", dir);
+    sk_node_set_i(n, "hidden_size", H);
+    if (op == SK_OP_GRU) sk_node_set_i(n, "linear_before_reset", lbr);
+    char what[80];
+    snprintf(what, sizeof what, "%s %s%s%s%s (BPTT)", sk_op_get(op)->name, dir, op == SK_OP_GRU ? (lbr ? " lbr=1" : " lbr=0") : "",
+             lens ? " seq_lens" : "", peep ? " peepholes" : "");
+    check_model(what, m);
+}
+
 /* ---- losses: finite differences directly on the loss functions ---- */
 typedef double (*lossf)(float *x, float *g, void *ctx);
 
@@ -395,6 +501,15 @@ static double f_msep_p(float *x, float *g, void *c)
     return sk_loss_mse(c, lt, lmask, 8, 3, 5, x, 1.0f, NULL, g);
 }
 static double f_lm(float *x, float *g, void *c) { (void)c; return sk_loss_lm(x, lids, lmask, 2, 4, 5, 1.0f, g, NULL); }
+/* attention scores: student q, k [2, 4, 6] (2 heads of 3), teacher [2, 4, 8] (2 of 4); lmask pads row 0's
+ * token 2 and row 1's token 3 */
+static float aq[48], ak[48], atq[64], atk[64];
+static double f_att(float *x, float *g, void *c)
+{
+    bool dq = c != NULL, causal = c == (void *)2;
+    sk_att_qk s = {dq ? x : aq, dq ? ak : x, 6, 0.7f}, t = {atq, atk, 8, 0.5f};
+    return sk_loss_att(&s, &t, lmask, 2, 4, 2, causal, 0.9f, dq ? g : NULL, dq ? NULL : g) * 0.9;
+}
 
 static void t_losses(void)
 {
@@ -407,6 +522,20 @@ static void t_losses(void)
     report("loss hidden MSE, projection: ds", lcheck(f_msep_s, x, 24, NULL));
     report("loss hidden MSE, projection: dP", lcheck(f_msep_p, lproj, 15, s3));
     report("loss LM cross-entropy (masked)", lcheck(f_lm, x, 40, NULL));
+    for (int i = 0; i < 48; i++) { aq[i] = frand(); ak[i] = frand(); }
+    for (int i = 0; i < 64; i++) { atq[i] = frand(); atk[i] = frand(); }
+    report("loss attention scores: dq (masked)", lcheck(f_att, aq, 48, (void *)1));
+    report("loss attention scores: dq (causal)", lcheck(f_att, aq, 48, (void *)2));
+    report("loss attention scores: dk (masked)", lcheck(f_att, ak, 48, NULL));
+    /* CE skips unlabelled rows (-1): the same loss as over the labelled rows alone */
+    int32_t lab2[4] = {2, -1, 4, -1}, lab1[2] = {2, 4};
+    float x2[20], x1[10];
+    for (int i = 0; i < 20; i++) x2[i] = frand();
+    memcpy(x1, x2, 5 * sizeof(float));
+    memcpy(x1 + 5, x2 + 10, 5 * sizeof(float));
+    double ce2 = sk_loss_ce(x2, lab2, 4, 5, 1.0f, NULL), ce1 = sk_loss_ce(x1, lab1, 2, 5, 1.0f, NULL);
+    printf("  CE with unlabelled rows %.6f, without them %.6f\n", ce2, ce1);
+    CHECK(fabs(ce2 - ce1) < 1e-12);
     /* KD against itself is 0 with a zero gradient; CE of a confident right answer is ~0 */
     float z[10] = {1, 2, 3, 4, 5, 5, 4, 3, 2, 1}, gz[10] = {0};
     double kd0 = sk_loss_kd(z, z, 2, 5, 2.0f, 1.0f, gz);
@@ -433,14 +562,27 @@ static sk_status rand_weight(void *ctx, sk_model *m, const char *name, int rank,
 
 typedef struct { sk_model *m; int64_t *ids, *mask; int32_t *labels; float *tlog, *th; int B, S; } mctx;
 
-static double loss_bert(sk_train *t, void *ctx, bool seed)
+/* KD + CE on the logits (classifiers) */
+static double loss_cls(sk_train *t, void *ctx, bool seed)
 {
     mctx *c = ctx;
     int lo = c->m->g.outputs[0];
     const sk_rtensor *y = sk_train_value(t, lo);
     float *gy = seed ? sk_train_grad_of(t, lo) : NULL;
-    double L = sk_loss_kd(y->data, c->tlog, c->B, 3, 2.0f, 0.5f, gy) * 0.5;
-    L += sk_loss_ce(y->data, c->labels, c->B, 3, 0.5f, gy) * 0.5;
+    return sk_loss_kd(y->data, c->tlog, c->B, 3, 2.0f, 0.5f, gy) * 0.5 + sk_loss_ce(y->data, c->labels, c->B, 3, 0.5f, gy) * 0.5;
+}
+
+/* + cosine on the last hidden state + attention scores of the last layer against random teacher q, k */
+static double loss_bert(sk_train *t, void *ctx, bool seed)
+{
+    mctx *c = ctx;
+    double L = loss_cls(t, ctx, seed);
+    const sk_node *an = NULL;
+    for (int i = 0; i < c->m->g.n_nodes; i++) if (c->m->g.nodes[i].op == SK_OP_ATTENTION) an = &c->m->g.nodes[i];
+    sk_att_qk sq = {sk_train_value(t, an->in[0])->data, sk_train_value(t, an->in[1])->data, 8, 0.5f};
+    sk_att_qk tq = {c->th, c->th + 8, 16, 0.25f};   /* [B, S, 16] views of th: any teacher will do */
+    L += sk_loss_att(&sq, &tq, c->mask, c->B, c->S, 2, false, 0.2f, seed ? sk_train_grad_of(t, an->in[0]) : NULL,
+                     seed ? sk_train_grad_of(t, an->in[1]) : NULL) * 0.2;
     int hn = sk_student_hidden_node(c->m);
     int ht = c->m->g.nodes[hn].out[0];
     const sk_rtensor *h = sk_train_value(t, ht);
@@ -477,15 +619,15 @@ static void t_models(void)
             mask[i] = !((i / S == 1 && i % S >= 3) || (i / S == 2 && i % S == 4));   /* rows 1, 2 padded */
         }
         int32_t labels[B] = {2, 0, 1};
-        float tlog[B * 3], th[B * S * 8];
+        float tlog[B * 3], th[B * S * 16];
         for (int i = 0; i < B * 3; i++) tlog[i] = frand() * 3;
-        for (int i = 0; i < B * S * 8; i++) th[i] = frand();
+        for (int i = 0; i < B * S * 16; i++) th[i] = frand();
         int64_t dims[2] = {B, S};
         sk_train_set_input(t, "input_ids", SK_DT_I64, 2, dims, ids);
         sk_train_set_input(t, "attention_mask", SK_DT_I64, 2, dims, mask);
         mctx c = {m, ids, mask, labels, tlog, th, B, S};
-        double w = gradcheck(t, fam ? loss_gpt2 : loss_bert, &c, 6);
-        report(fam ? "GPT-2 2 layers, LM loss, padded batch" : "BERT 2 layers, KD+CE+cos, padded batch", w);
+        double w = gradcheck(t, fam ? loss_gpt2 : loss_bert, &c, 6, EPS_MODEL);
+        report(fam ? "GPT-2 2 layers, LM loss, padded batch" : "BERT 2 layers, KD+CE+cos+att, padded batch", w);
         sk_train_free(t);
         /* the model owns its weights again and still runs */
         sk_session *s;
@@ -495,6 +637,49 @@ static void t_models(void)
         sk_session_free(s);
         sk_model_free(m);
     }
+}
+
+/* the small students (student.c) over a tiny BERT teacher's tokens, KD + CE, padded batch */
+static void t_small_students(void)
+{
+    sk_model *tm = sk_model_new();
+    sk_arch a = {.family = SK_FAM_BERT, .n_layers = 1, .hidden = 8, .heads = 2, .ffn = 16, .vocab = 20, .max_pos = 16,
+                 .type_vocab = 2, .n_labels = 3, .eps = 1e-5f};
+    strcpy(a.task, "seq-classification");
+    strcpy(a.act, "gelu");
+    tm->arch = a;
+    if (sk_arch_build(tm, &a, rand_weight, NULL)) { printf("build: %s\n", sk_errmsg()); CHECK(0); sk_model_free(tm); return; }
+    static const char *const specs[] = {"mlp,emb=6,hidden=5,layers=2", "rnn=lstm,emb=5,hidden=4,layers=2,dirs=2",
+                                        "rnn=gru,emb=5,hidden=4", "cnn,emb=5,hidden=4,kernel=3,layers=2"};
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        sk_student_spec sp;
+        sk_model *m = NULL;
+        sk_train *t = NULL;
+        if (sk_student_parse(specs[k], &sp) || sk_student_build(tm, &sp, 3, &m) || sk_train_new(m, 1, 0, &t)) {
+            printf("  %s: %s\n", specs[k], sk_errmsg());
+            CHECK(0);
+            sk_model_free(m);
+            continue;
+        }
+        enum { B = 3, S = 5 };
+        int64_t ids[B * S], mask[B * S], dims[2] = {B, S};
+        for (int i = 0; i < B * S; i++) {
+            ids[i] = (int64_t)(sk_rng_next(&rng) % 20);
+            mask[i] = !((i / S == 1 && i % S >= 3) || (i / S == 2 && i % S == 4));
+        }
+        int32_t labels[B] = {2, 0, 1};
+        float tlog[B * 3];
+        for (int i = 0; i < B * 3; i++) tlog[i] = frand() * 3;
+        sk_train_set_input(t, "input_ids", SK_DT_I64, 2, dims, ids);
+        sk_train_set_input(t, "attention_mask", SK_DT_I64, 2, dims, mask);
+        mctx c = {m, ids, mask, labels, tlog, NULL, B, S};
+        char what[80];
+        snprintf(what, sizeof what, "student %s", specs[k]);
+        report(what, gradcheck(t, loss_cls, &c, 6, EPS_RELU));
+        sk_train_free(t);
+        sk_model_free(m);
+    }
+    sk_model_free(tm);
 }
 
 int main(void)
@@ -532,8 +717,35 @@ int main(void)
     t_binary(SK_OP_MUL, 2, (int64_t[]){3, 4}, 2, (int64_t[]){3, 4});
     t_movement();
     t_matmul();
+    t_reduce(SK_OP_REDUCE_SUM, (int64_t[]){1}, 1, 0);
+    t_reduce(SK_OP_REDUCE_MEAN, (int64_t[]){0, 2}, 2, 1);
+    t_reduce(SK_OP_REDUCE_MEAN, (int64_t[]){-1}, 1, 0);
+    t_conv("Conv 2-D group 2 pads strides dil", 4, (int64_t[]){2, 4, 5, 6}, (int64_t[]){6, 2, 3, 3}, 2,
+           (int64_t[]){1, 0, 1, 2}, (int64_t[]){2, 1}, (int64_t[]){1, 2}, true);
+    t_conv("Conv 1-D pads 1 (text CNN)", 3, (int64_t[]){2, 3, 7}, (int64_t[]){4, 3, 3}, 1, (int64_t[]){1, 1}, NULL,
+           NULL, true);
+    t_conv("Conv 1x1 (direct path)", 4, (int64_t[]){1, 3, 4, 4}, (int64_t[]){2, 3, 1, 1}, 1, NULL, NULL, NULL, false);
+    t_pool(SK_OP_MAX_POOL, "MaxPool 2x2 stride 2", (int64_t[]){2, 2}, NULL, (int64_t[]){2, 2}, 0, 0);
+    t_pool(SK_OP_MAX_POOL, "MaxPool 3x3 pads 1 ceil_mode", (int64_t[]){3, 3}, (int64_t[]){1, 1, 1, 1},
+           (int64_t[]){2, 2}, 1, 0);
+    t_pool(SK_OP_AVG_POOL, "AveragePool 2x2 stride 2", (int64_t[]){2, 2}, NULL, (int64_t[]){2, 2}, 0, 0);
+    t_pool(SK_OP_AVG_POOL, "AveragePool 3x3 pads, exclude pad", (int64_t[]){3, 3}, (int64_t[]){1, 1, 1, 1}, NULL, 0, 0);
+    t_pool(SK_OP_AVG_POOL, "AveragePool 3x3 pads, include pad", (int64_t[]){3, 3}, (int64_t[]){1, 0, 1, 0},
+           (int64_t[]){2, 2}, 1, 1);
+    t_pool(SK_OP_GLOBAL_AVG_POOL, "GlobalAveragePool", NULL, NULL, NULL, 0, 0);
+    t_batchnorm();
+    t_rnn(SK_OP_LSTM, "forward", 0, false, false);
+    t_rnn(SK_OP_LSTM, "forward", 0, true, true);
+    t_rnn(SK_OP_LSTM, "bidirectional", 0, true, false);
+    t_rnn(SK_OP_GRU, "forward", 0, true, false);
+    t_rnn(SK_OP_GRU, "forward", 1, true, false);
+    t_rnn(SK_OP_GRU, "reverse", 1, false, false);
+    t_rnn(SK_OP_GRU, "bidirectional", 0, true, false);
+    t_rnn(SK_OP_RNN, "forward", 0, true, false);
+    t_rnn(SK_OP_RNN, "reverse", 0, false, false);
     t_losses();
     t_models();
+    t_small_students();
     printf("test_grad: %d checks, %d failed\n", checks, fails);
     return fails ? 1 : 0;
 }

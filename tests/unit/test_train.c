@@ -12,6 +12,11 @@
  *                ends with the same bits as an uninterrupted one; the loss
  *                falls (BERT classifier KD+CE+cos, GPT-2 LM KD+CE, a narrower
  *                student with the hidden-state MSE through a projection)
+ *   small        MLP / GRU / LSTM / CNN students: the loss falls with a
+ *                third of the examples unlabelled (KD only); a padded batch
+ *                gives each row the logits of that example alone; the
+ *                attention-score loss alone falls, and is refused across
+ *                head counts or without attention
  * Teachers are small random models built from the templates.
  */
 #include <math.h>
@@ -63,6 +68,18 @@ static void dataset(sk_dataset *d, int n, int vocab, bool labelled, uint64_t see
         for (int p = 0; p < len; p++) ids[p] = (int32_t)(sk_rng_next(&r) % (uint64_t)vocab);
         sk_dataset_add(d, ids, len, (int32_t)(ids[1] % 3), labelled);   /* a learnable label */
     }
+}
+
+/* the defaults with these threads, epochs, batch and lr */
+static sk_distill_opts opts(int threads, int epochs, int batch, float lr)
+{
+    sk_distill_opts o;
+    sk_distill_opts_default(&o);
+    o.threads = threads;
+    o.epochs = epochs;
+    o.batch = batch;
+    o.lr = lr;
+    return o;
 }
 
 static const float *weight(const sk_model *m, const char *name)
@@ -131,6 +148,18 @@ static void t_students(void)
     CHECK(sk_student_parse("layers=2,hidden=8,heads=2,ffn=16", &sp) == SK_OK && sp.hidden == 8 && sp.ffn == 16);
     CHECK(sk_student_parse("layers=2,width=3", &sp) == SK_ERR_USAGE);
     CHECK(sk_student_parse("layers=x", &sp) == SK_ERR_USAGE);
+    CHECK(sk_student_parse("mlp", &sp) == SK_OK && sp.kind == SK_STUDENT_MLP && sp.hidden == 0);
+    CHECK(sk_student_parse("mlp=bag,hidden=32,emb=8", &sp) == SK_OK && sp.hidden == 32 && sp.emb == 8);
+    CHECK(sk_student_parse("rnn=gru,dirs=2,layers=2", &sp) == SK_OK && sp.kind == SK_STUDENT_RNN &&
+          sp.cell == SK_OP_GRU && sp.dirs == 2 && sp.layers == 2);
+    CHECK(sk_student_parse("cnn,kernel=5", &sp) == SK_OK && sp.kind == SK_STUDENT_CNN && sp.kernel == 5);
+    static const char *const bad[] = {"rnn", "rnn=tanh", "cnn,kernel=4", "mlp,heads=2", "layers=2,emb=8",
+                                      "mlp,dirs=2", "mlp,cnn", "rnn=lstm,dirs=3", "mlp=deep"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sk_status st = sk_student_parse(bad[i], &sp);
+        if (i == 0) printf("  bad spec: %s\n", sk_errmsg());
+        CHECK(st == SK_ERR_USAGE);
+    }
     sk_student_parse("layers=2", &sp);
     CHECK(sk_student_build(t, &sp, 1, &s) == SK_OK);
     if (s) {
@@ -211,12 +240,7 @@ static void t_loop(void)
     sk_model *t = teacher(SK_FAM_BERT, 4, 50);
     sk_dataset d;
     dataset(&d, 37, 50, true, 5);
-    sk_distill_opts o;
-    sk_distill_opts_default(&o);
-    o.threads = 1;
-    o.epochs = 4;
-    o.batch = 8;
-    o.lr = 2e-3f;
+    sk_distill_opts o = opts(1, 4, 8, 2e-3f);
     o.alpha_cos = 0.5f;
     sk_distill_result r1, r2, r3;
     curve c1 = {0}, c2 = {0}, c3 = {0};
@@ -272,11 +296,7 @@ static void t_loop(void)
     sk_dataset lm, lmv;
     dataset(&lm, 24, 40, false, 8);
     dataset(&lmv, 6, 40, false, 9);
-    sk_distill_opts_default(&o);
-    o.threads = 2;
-    o.epochs = 3;
-    o.batch = 4;
-    o.lr = 3e-3f;
+    o = opts(2, 3, 4, 3e-3f);
     curve c7 = {0};
     sk_student_parse("layers=1", &sp);
     sk_model *s7 = NULL;
@@ -295,12 +315,105 @@ static void t_loop(void)
     sk_dataset_free(&d); sk_dataset_free(&lm); sk_dataset_free(&lmv);
 }
 
+/* ---- small students: token classifiers over the teacher's vocabulary ---- */
+/* max |logits of row i in a padded batch − logits of example i alone| */
+static double padded_vs_alone(const sk_model *m, const sk_dataset *d, int n)
+{
+    int S = 1;
+    for (int i = 0; i < n; i++) if (d->len[i] > S) S = d->len[i];
+    int64_t *ids = calloc((size_t)(n * S), sizeof *ids), *mask = calloc((size_t)(n * S), sizeof *mask);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < d->len[i]; p++) { ids[i * S + p] = d->ids[i][p]; mask[i * S + p] = 1; }
+    sk_session *s;
+    double worst = INFINITY;
+    if (sk_session_new(m, NULL, &s)) goto out;
+    int64_t dims[2] = {n, S};
+    sk_session_set_input(s, "input_ids", SK_DT_I64, 2, dims, ids);
+    sk_session_set_input(s, "attention_mask", SK_DT_I64, 2, dims, mask);
+    if (sk_session_run(s)) goto out;
+    const sk_rtensor *y = sk_session_output(s, 0);
+    int64_t C = y->dims[1];
+    float *all = malloc((size_t)(n * C) * sizeof *all);
+    memcpy(all, y->data, (size_t)(n * C) * sizeof *all);
+    worst = 0;
+    for (int i = 0; i < n; i++) {   /* alone: no mask bound (the default: all ones), as shrink eval runs it */
+        sk_session *one;
+        sk_session_new(m, NULL, &one);
+        int64_t d1[2] = {1, d->len[i]};
+        sk_session_set_input(one, "input_ids", SK_DT_I64, 2, d1, ids + i * S);
+        if (sk_session_run(one)) { worst = INFINITY; sk_session_free(one); break; }
+        const float *v = sk_session_output(one, 0)->data;
+        for (int64_t c = 0; c < C; c++) worst = fmax(worst, fabs(v[c] - all[i * C + c]));
+        sk_session_free(one);
+    }
+    free(all);
+out:
+    sk_session_free(s);
+    free(ids);
+    free(mask);
+    return worst;
+}
+
+static void t_small_students(void)
+{
+    sk_model *t = teacher(SK_FAM_BERT, 2, 50);
+    sk_dataset d;
+    dataset(&d, 40, 50, true, 11);
+    for (int i = 0; i < d.n; i += 3) d.labels[i] = -1;   /* a third unlabelled: KD only */
+    static const char *const specs[] = {"mlp,emb=16,hidden=16", "rnn=gru,emb=16,hidden=12",
+                                        "rnn=lstm,emb=8,hidden=8,dirs=2,layers=2", "cnn,emb=16,hidden=12,layers=2"};
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        sk_distill_opts o = opts(1, 6, 8, 1e-2f);
+        curve c = {0};
+        sk_distill_result r;
+        sk_model *s = run(t, specs[k], &d, &o, &c, &r);
+        double diff = s ? padded_vs_alone(s, &d, 8) : INFINITY;
+        printf("  %-40s KD+CE, 1/3 unlabelled: loss %.4f -> %.4f; padded batch vs alone: max |diff| %.2e\n", specs[k],
+               c.n ? c.loss[0] : 0, r.loss, diff);
+        CHECK(s && c.n == 30 && r.loss < 0.8 * c.loss[0] && diff < 1e-5);
+        CHECK(s && !strcmp(s->arch.task, "seq-classification") && s->arch.n_labels == 3 && s->n_files == t->n_files);
+        free(c.loss);
+        sk_model_free(s);
+    }
+    sk_student_spec sp;
+    sk_model *s = NULL, *g = teacher(SK_FAM_GPT2, 1, 40);
+    sk_student_parse("mlp", &sp);
+    CHECK(sk_student_build(g, &sp, 1, &s) == SK_ERR_UNSUPPORTED && !s);
+    printf("  mlp from a GPT-2 teacher: %s\n", sk_errmsg());
+    /* the attention loss: alone it falls; across head counts it is refused */
+    sk_distill_opts o = opts(1, 5, 8, 3e-3f);
+    o.alpha_kd = o.alpha_ce = 0;
+    o.alpha_att = 1;
+    curve c = {0};
+    sk_distill_result r;
+    s = run(t, "layers=1,hidden=8,heads=2,ffn=16", &d, &o, &c, &r);
+    printf("  attention-score loss alone, fresh 1-layer student: %.4f -> %.4f (att %.4f)\n", c.n ? c.loss[0] : 0,
+           r.loss, r.att);
+    CHECK(s && c.n == 25 && r.loss < 0.8 * c.loss[0] && r.att == r.loss);
+    sk_model_free(s);
+    sk_student_parse("layers=1,hidden=8,heads=1,ffn=16", &sp);
+    sk_student_build(t, &sp, 1, &s);
+    CHECK(sk_distill(t, s, &d, NULL, &o, &r) == SK_ERR_INVALID);
+    printf("  attention loss across head counts: %s\n", sk_errmsg());
+    sk_model_free(s);
+    sk_student_parse("mlp", &sp);
+    sk_student_build(t, &sp, 1, &s);
+    CHECK(sk_distill(t, s, &d, NULL, &o, &r) == SK_ERR_INVALID);
+    printf("  attention loss for an mlp: %s\n", sk_errmsg());
+    free(c.loss);
+    sk_model_free(s);
+    sk_model_free(g);
+    sk_model_free(t);
+    sk_dataset_free(&d);
+}
+
 int main(void)
 {
     printf("test_train: optimizer, schedule, students, distillation loop\n");
     t_optim();
     t_students();
     t_loop();
+    t_small_students();
     printf("test_train: %d checks, %d failed\n", checks, fails);
     return fails ? 1 : 0;
 }

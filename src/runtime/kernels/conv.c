@@ -11,12 +11,8 @@
  */
 #include <float.h>
 #include <string.h>
+#include "runtime/kernels/conv.h"
 #include "runtime/kernels/f32.h"
-
-typedef struct {
-    int nd;                       /* spatial dims in the tensor (1..3) */
-    int64_t in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];   /* as (D, H, W); unused leading dims are 1/0 */
-} spatial;
 
 /* Read an INTS attribute of nd values into v[3 - nd ..] (right-aligned); dflt where absent. */
 static sk_status ints_attr(const sk_kctx *k, const char *name, int nd, int64_t dflt, int64_t *v, int count)
@@ -34,7 +30,7 @@ static sk_status ints_attr(const sk_kctx *k, const char *name, int nd, int64_t d
 
 /* Spatial geometry from X's shape, the kernel size and the attributes.
  * ceil: pool ceil_mode.  Conv passes its kernel from W's shape. */
-static sk_status spatial_plan(const sk_kctx *k, const sk_rtensor *x, const int64_t *kernel, bool ceil, spatial *sp)
+static sk_status spatial_plan(const sk_kctx *k, const sk_rtensor *x, const int64_t *kernel, bool ceil, sk_spatial *sp)
 {
     sk_status st;
     memset(sp, 0, sizeof *sp);
@@ -89,7 +85,7 @@ static sk_status spatial_plan(const sk_kctx *k, const sk_rtensor *x, const int64
     return SK_OK;
 }
 
-static void out_shape(sk_rtensor *y, const sk_rtensor *x, int64_t C, const spatial *sp)
+static void out_shape(sk_rtensor *y, const sk_rtensor *x, int64_t C, const sk_spatial *sp)
 {
     int64_t dims[SK_MAX_RANK];
     dims[0] = x->dims[0];
@@ -101,7 +97,7 @@ static void out_shape(sk_rtensor *y, const sk_rtensor *x, int64_t C, const spati
 static int64_t sp_numel(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
 /* ---- Conv(X, W, B?) ---- */
-static sk_status conv_plan(const sk_kctx *k, spatial *sp, int64_t *group)
+sk_status sk_conv_geometry(const sk_kctx *k, sk_spatial *sp, int64_t *group)
 {
     sk_status st;
     if ((st = sk_kcheck_input(k, 0, SK_DT_F32, 3, 5)) || (st = sk_kcheck_input(k, 1, SK_DT_F32, 3, 5))) return st;
@@ -120,7 +116,7 @@ static sk_status conv_plan(const sk_kctx *k, spatial *sp, int64_t *group)
     return spatial_plan(k, x, w->dims + 2, false, sp);
 }
 
-static bool conv_direct(const spatial *sp)   /* 1×1, unit strides, no padding: X is its own im2col */
+static bool conv_direct(const sk_spatial *sp)   /* 1×1, unit strides, no padding: X is its own im2col */
 {
     for (int i = 0; i < 3; i++)
         if (sp->k[i] != 1 || sp->s[i] != 1 || sp->pb[i] || sp->pe[i]) return false;
@@ -129,9 +125,9 @@ static bool conv_direct(const spatial *sp)   /* 1×1, unit strides, no padding: 
 
 sk_status sk_shape_CONV(sk_kctx *k)
 {
-    spatial sp;
+    sk_spatial sp;
     int64_t group;
-    sk_status st = conv_plan(k, &sp, &group);
+    sk_status st = sk_conv_geometry(k, &sp, &group);
     if (st) return st;
     int64_t Cg = k->in[0]->dims[1] / group;
     size_t rows = (size_t)(Cg * sp_numel(sp.k)), cols = (size_t)sp_numel(sp.out), n;
@@ -142,8 +138,10 @@ sk_status sk_shape_CONV(sk_kctx *k)
     return sk_kcheck_int(k, k->out[0]);
 }
 
-/* col [Cg·kd·kh·kw, od·oh·ow] from x [Cg, D, H, W] */
-static void im2col(float *col, const float *x, int64_t Cg, const spatial *sp)
+/* The taps of a convolution over x [Cg, D, H, W] as col [Cg·kd·kh·kw, od·oh·ow]:
+ * back = false reads them (im2col: col := x at each tap, 0 in the padding),
+ * back = true is the adjoint (col2im: x += col at each tap inside x). */
+static void taps(float *col, float *x, int64_t Cg, const sk_spatial *sp, bool back)
 {
     int64_t D = sp->in[0], H = sp->in[1], W = sp->in[2];
     int64_t OD = sp->out[0], OH = sp->out[1], OW = sp->out[2];
@@ -155,15 +153,17 @@ static void im2col(float *col, const float *x, int64_t Cg, const spatial *sp)
                         int64_t id = od * sp->s[0] - sp->pb[0] + kd * sp->d[0];
                         for (int64_t oh = 0; oh < OH; oh++) {
                             int64_t ih = oh * sp->s[1] - sp->pb[1] + kh * sp->d[1];
-                            float *dst = col + (od * OH + oh) * OW;
+                            float *cr = col + (od * OH + oh) * OW;
                             if (id < 0 || id >= D || ih < 0 || ih >= H) {
-                                memset(dst, 0, (size_t)OW * sizeof(float));
+                                if (!back) memset(cr, 0, (size_t)OW * sizeof(float));
                                 continue;
                             }
-                            const float *src = x + ((c * D + id) * H + ih) * W;
+                            float *xr = x + ((c * D + id) * H + ih) * W;
                             for (int64_t ow = 0; ow < OW; ow++) {
                                 int64_t iw = ow * sp->s[2] - sp->pb[2] + kw * sp->d[2];
-                                dst[ow] = iw >= 0 && iw < W ? src[iw] : 0.0f;
+                                bool in = iw >= 0 && iw < W;
+                                if (!back) cr[ow] = in ? xr[iw] : 0.0f;
+                                else if (in) xr[iw] += cr[ow];
                             }
                         }
                     }
@@ -171,11 +171,21 @@ static void im2col(float *col, const float *x, int64_t Cg, const spatial *sp)
                 }
 }
 
+void sk_im2col(float *col, const float *x, int64_t Cg, const sk_spatial *sp)
+{
+    taps(col, (float *)x, Cg, sp, false);   /* only read */
+}
+
+void sk_col2im(float *x, const float *col, int64_t Cg, const sk_spatial *sp)
+{
+    taps((float *)col, x, Cg, sp, true);    /* only read */
+}
+
 sk_status sk_kern_CONV(sk_kctx *k)
 {
-    spatial sp;
+    sk_spatial sp;
     int64_t group;
-    sk_status st = conv_plan(k, &sp, &group);
+    sk_status st = sk_conv_geometry(k, &sp, &group);
     if (st) return st;
     const sk_rtensor *x = k->in[0], *w = k->in[1], *b = k->n_in > 2 ? k->in[2] : NULL;
     int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], Cg = C / group, Mg = M / group;
@@ -190,7 +200,7 @@ sk_status sk_kern_CONV(sk_kctx *k)
             float *yg = y + (n * M + g * Mg) * osz;
             const float *col = xg;
             if (!direct) {
-                im2col(k->scratch, xg, Cg, &sp);
+                sk_im2col(k->scratch, xg, Cg, &sp);
                 col = k->scratch;
             }
             if (Mg * osz == 0) continue;
@@ -209,25 +219,30 @@ sk_status sk_kern_CONV(sk_kctx *k)
 }
 
 /* ---- MaxPool / AveragePool ---- */
-typedef struct { const float *x; float *y; const spatial *sp; bool max, include_pad; } pool_job;
+int64_t sk_pool_window(const sk_spatial *sp, int64_t o, int64_t *st, int64_t *en)
+{
+    int64_t oi[3] = { o / (sp->out[1] * sp->out[2]), o / sp->out[2] % sp->out[1], o % sp->out[2] }, cnt_pad = 1;
+    for (int i = 0; i < 3; i++) {
+        st[i] = oi[i] * sp->s[i] - sp->pb[i];
+        en[i] = st[i] + sp->k[i] * sp->d[i];
+        int64_t e = en[i] < sp->in[i] + sp->pe[i] ? en[i] : sp->in[i] + sp->pe[i];
+        cnt_pad *= 1 + (e - st[i] - 1) / sp->d[i];   /* taps inside input + padding */
+    }
+    return cnt_pad;
+}
+
+typedef struct { const float *x; float *y; const sk_spatial *sp; bool max, include_pad; } pool_job;
 
 static void pool_planes(void *ctx, int64_t lo, int64_t hi)
 {
     const pool_job *j = ctx;
-    const spatial *sp = j->sp;
+    const sk_spatial *sp = j->sp;
     int64_t isz = sp_numel(sp->in), osz = sp_numel(sp->out);
     for (int64_t p = lo; p < hi; p++) {
         const float *x = j->x + p * isz;
         float *y = j->y + p * osz;
         for (int64_t o = 0; o < osz; o++) {
-            int64_t oi[3] = { o / (sp->out[1] * sp->out[2]), o / sp->out[2] % sp->out[1], o % sp->out[2] };
-            int64_t st[3], en[3], cnt_pad = 1;
-            for (int i = 0; i < 3; i++) {
-                st[i] = oi[i] * sp->s[i] - sp->pb[i];
-                en[i] = st[i] + sp->k[i] * sp->d[i];
-                int64_t e = en[i] < sp->in[i] + sp->pe[i] ? en[i] : sp->in[i] + sp->pe[i];
-                cnt_pad *= 1 + (e - st[i] - 1) / sp->d[i];   /* taps inside input + padding */
-            }
+            int64_t st[3], en[3], cnt_pad = sk_pool_window(sp, o, st, en);
             float m = -FLT_MAX;
             double s = 0;
             int64_t cnt = 0;
@@ -251,21 +266,26 @@ static void pool_planes(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
+sk_status sk_pool_geometry(const sk_kctx *k, sk_spatial *sp)
+{
+    return spatial_plan(k, k->in[0], NULL, sk_node_attr_i(k->node, "ceil_mode", 0) != 0, sp);
+}
+
 static sk_status pool_shape(sk_kctx *k)
 {
     sk_status st = sk_kcheck_input(k, 0, SK_DT_F32, 3, 5);
     if (st) return st;
     if (k->n_out > 1 && k->out[1]) return sk_kerr(k, SK_ERR_UNSUPPORTED, "the Indices output is not supported");
-    spatial sp;
-    if ((st = spatial_plan(k, k->in[0], NULL, sk_node_attr_i(k->node, "ceil_mode", 0) != 0, &sp))) return st;
+    sk_spatial sp;
+    if ((st = sk_pool_geometry(k, &sp))) return st;
     out_shape(k->out[0], k->in[0], k->in[0]->dims[1], &sp);
     return SK_OK;
 }
 
 static sk_status pool_run(sk_kctx *k, bool max)
 {
-    spatial sp;
-    sk_status st = spatial_plan(k, k->in[0], NULL, sk_node_attr_i(k->node, "ceil_mode", 0) != 0, &sp);
+    sk_spatial sp;
+    sk_status st = sk_pool_geometry(k, &sp);
     if (st) return st;
     pool_job j = { k->in[0]->data, k->out[0]->data, &sp, max, sk_node_attr_i(k->node, "count_include_pad", 0) != 0 };
     int64_t planes = k->in[0]->dims[0] * k->in[0]->dims[1], work = sp_numel(sp.out) * sp_numel(sp.k);

@@ -143,6 +143,16 @@ static sk_status reduce_axes(const sk_kctx *k, red_axes *ra)
     return SK_OK;
 }
 
+sk_status sk_reduce_axes(const sk_kctx *k, bool *red, bool *noop)
+{
+    red_axes ra;
+    sk_status st = reduce_axes(k, &ra);
+    if (st) return st;
+    memcpy(red, ra.red, sizeof ra.red);
+    *noop = ra.noop;
+    return SK_OK;
+}
+
 static sk_status reduce_shape(sk_kctx *k)
 {
     sk_status st = sk_kcheck(k, 1);
