@@ -27,8 +27,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.environ.get("ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SHRINK = os.environ.get("SHRINK", os.path.join(ROOT, "build", "shrink"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import ROOT, SHRINK, check, failures, run  # noqa: E402
 ZOO = os.path.join(ROOT, "samples", "zoo")
 DATA = os.path.join(ROOT, "samples", "data")
 RECIPES = os.path.join(ROOT, "samples", "recipes")
@@ -36,19 +36,6 @@ MLP = os.path.join(ZOO, "mlp-digits", "model.onnx")
 DIGITS = os.path.join(DATA, "digits-test.jsonl")
 GPT2 = os.path.join(ZOO, "gpt2-fortunes")
 BERT = os.path.join(ZOO, "bert-fortunes")
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args, **kw):
-    return subprocess.run([SHRINK, *args], capture_output=True, text=True, cwd=ROOT, **kw)
-
 
 def have_model(d):
     return os.path.isdir(d) and any(f.endswith((".safetensors", ".onnx", ".skm", ".bin")) for f in os.listdir(d))

@@ -31,26 +31,13 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-ROOT = os.environ.get("ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SHRINK = os.environ.get("SHRINK", os.path.join(ROOT, "build", "shrink"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import ROOT, SHRINK, check, failures, run  # noqa: E402
 DATA = os.path.join(ROOT, "samples", "data")
 RECIPES = os.path.join(ROOT, "samples", "recipes")
 MLP = os.path.join(ROOT, "samples", "zoo", "mlp-digits", "model.onnx")
 DIGITS = os.path.join(DATA, "digits-test.jsonl")
 BERT = os.path.join(ROOT, "samples", "zoo", "bert-fortunes")
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args, **kw):
-    return subprocess.run([SHRINK, *args], capture_output=True, text=True, cwd=ROOT, **kw)
-
 
 def have_model(d):
     return os.path.isdir(d) and any(f.endswith(".safetensors") for f in os.listdir(d))
