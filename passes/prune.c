@@ -21,7 +21,9 @@
  * With nm "N:M" every row drops the N lowest-scored of each M consecutive
  * inputs (2:4, 4:8).  Wanda and SparseGPT see each layer's real inputs:
  * layers go in stages (quant.h's sk_qlayers_stages) and the calibration
- * samples run again before each stage, through the layers already pruned.
+ * samples run again before each stage, through the layers already pruned
+ * (each run continuing the last from the first layer it pruned: quant.h's
+ * sk_qlayers_keep).
  *
  * Everything the user can get wrong (sparsity, nm, patterns, a K that is no
  * multiple of M, missing calibration data) is checked before any weight
@@ -420,7 +422,10 @@ static sk_status run_stages(const popts *o, sk_pass_ctx *c, sk_model *m, sk_qlay
     if (max == -2) return SK_ERR_NOMEM;
     int *idx = sk_malloc(((size_t)n + 1) * sizeof *idx);
     if (!idx) return SK_ERR_NOMEM;
-    sk_status st = SK_OK;
+    const sk_calib *cal = NULL;
+    sk_calib_stages *runs = NULL;
+    sk_status st = c->calib(c, m, &cal);
+    if (!st) st = sk_calib_stages_new(m, cal, c->threads, &runs);
     long done = 0;
     for (int s = 0; s <= max && !st; s++) {
         int k = 0;
@@ -429,8 +434,8 @@ static sk_status run_stages(const popts *o, sk_pass_ctx *c, sk_model *m, sk_qlay
         if (!k) continue;
         c->progress(c, done, n_sel, "calibrating");
         sk_qstat *stats = NULL;
-        int ns = 0;
-        st = sk_qstats_collect(c, m, ls, idx, k, o->method == PM_SPARSEGPT, &stats, &ns);
+        int ns = 0, keep = s < max ? sk_qlayers_keep(m, ls, n, s, s + 1) : -1;   /* each run continues the last */
+        st = sk_qstats_collect(c, m, ls, idx, k, o->method == PM_SPARSEGPT, runs, keep, &stats, &ns);
         for (int i = 0; i < k && !st; i++) {
             sk_qlayer *l = &ls[idx[i]];
             const sk_qstat *x = NULL;
@@ -441,6 +446,7 @@ static sk_status run_stages(const popts *o, sk_pass_ctx *c, sk_model *m, sk_qlay
         }
         sk_qstats_free(stats, ns);
     }
+    sk_calib_stages_free(runs);
     sk_free(idx);
     return st;
 }

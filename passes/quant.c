@@ -15,10 +15,14 @@
  * already-quantized layers before it: layers are ordered in stages (stage =
  * number of selected layers on the longest path before it; q/k/v share one,
  * the MLP's second linear comes after its first), and before each stage the
- * calibration samples run through a session that stops after that stage.  To
- * keep those runs on the fp32 kernels, quantized layers hold their
- * dequantized values in W until every stage is done, and only then become
- * integer weights.
+ * calibration samples run up to that stage.  Each such run continues the
+ * previous one (eval/calib.h, sk_calib_stages_run) from the first node whose
+ * inputs the stage in between changed (its layers' weights, and where AWQ
+ * folds its scales, the norm or linear before them), so the forward work
+ * over all stages is about twice one forward, not one per stage.  To keep
+ * those runs on the fp32 kernels, quantized layers hold their dequantized
+ * values in W until every stage is done, and only then become integer
+ * weights.
  */
 #include <cJSON.h>
 #include <cblas.h>
@@ -565,7 +569,7 @@ void sk_qstats_free(sk_qstat *s, int n)
 }
 
 sk_status sk_qstats_collect(sk_pass_ctx *c, const sk_model *m, const sk_qlayer *ls, const int *idx, int n_idx,
-                            bool want_H, sk_qstat **out, int *n_out)
+                            bool want_H, sk_calib_stages *r, int keep, sk_qstat **out, int *n_out)
 {
     *out = NULL;
     *n_out = 0;
@@ -598,7 +602,7 @@ sk_status sk_qstats_collect(sk_pass_ctx *c, const sk_model *m, const sk_qlayer *
         n++;
     }
     obs o = {.st = st, .by_node = by_node, .sum = sum, .sumsq = sumsq, .g = &m->g};
-    if (!s) s = c->calib_run(c, m, stop, observe, &o);
+    if (!s) s = r ? sk_calib_stages_run(r, stop, keep, observe, &o) : c->calib_run(c, m, stop, observe, &o);
     if (!s) s = o.err;
     for (int i = 0; !s && i < n; i++) {
         sk_qstat *q = &st[i];
@@ -938,6 +942,40 @@ int sk_qlayers_stages(const sk_model *m, sk_qlayer *ls, int n)
     return max;
 }
 
+/* Add t to the set a[0..*n) (cap entries). */
+static void add_tensor(int *a, int *n, int cap, int t)
+{
+    if (t < 0 || in_list(t, a, *n)) return;
+    SK_ASSERT(*n < cap);
+    a[(*n)++] = t;
+}
+
+int sk_qlayers_keep(const sk_model *m, const sk_qlayer *ls, int n, int s, int next)
+{
+    const sk_graph *g = &m->g;
+    int cap = 4 * n + 1, nt = 0, keep = g->n_nodes;
+    int *ch = sk_malloc((size_t)cap * sizeof *ch), *cons = sk_malloc(((size_t)n + 1) * sizeof *cons);
+    if (!ch || !cons) { sk_free(ch); sk_free(cons); return 0; }   /* 0: keep nothing, runs start from the inputs */
+    for (int i = 0; i < n; i++) {
+        const sk_qlayer *l = &ls[i];
+        if (!l->selected || l->stage < s || l->stage >= next) continue;
+        add_tensor(ch, &nt, cap, l->w);
+        if (l->method != SK_QM_AWQ) continue;
+        int nc = 0;   /* the layers awq_group will fold for together: same stage, same input */
+        for (int j = 0; j < n; j++)
+            if (ls[j].selected && ls[j].stage == l->stage && ls[j].method == SK_QM_AWQ && ls[j].x == l->x) cons[nc++] = ls[j].node;
+        sk_fold f;
+        sk_quant_find_fold(m, l->x, cons, nc, &f);
+        for (int k = 1; f.kind && k < 3 && k < g->nodes[f.node].n_in; k++) add_tensor(ch, &nt, cap, g->nodes[f.node].in[k]);
+    }
+    for (int i = 0; i < g->n_nodes && keep == g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (in_list(g->nodes[i].in[k], ch, nt)) { keep = i; break; }
+    sk_free(ch);
+    sk_free(cons);
+    return keep;
+}
+
 /* Quantize one layer with RTN or GPTQ (AWQ layers come through awq_group). */
 static sk_status quantize_layer(const qopts *o, sk_model *m, sk_qlayer *l, const sk_qstat *s, sk_pass_ctx *c)
 {
@@ -1020,6 +1058,13 @@ static sk_status store_dequant(sk_model *m, sk_qlayer *l)
     return st;
 }
 
+/* Does stage s have a layer quantized from calibration (GPTQ, AWQ)? */
+static bool has_calibrated(const sk_qlayer *ls, int n, int s)
+{
+    for (int i = 0; i < n; i++) if (ls[i].selected && ls[i].stage == s && ls[i].method != SK_QM_RTN) return true;
+    return false;
+}
+
 static sk_status run_stages(const qopts *o, sk_pass_ctx *c, sk_model *m, sk_qlayer *ls, int n, int n_sel)
 {
     int max = sk_qlayers_stages(m, ls, n);
@@ -1028,22 +1073,23 @@ static sk_status run_stages(const qopts *o, sk_pass_ctx *c, sk_model *m, sk_qlay
     sk_status st = idx && grp ? SK_OK : SK_ERR_NOMEM;
     long done = 0;
     sk_foldnotes fn = {0};
+    const sk_calib *cal = NULL;
+    sk_calib_stages *runs = NULL;
+    if (!st && !(st = c->calib(c, m, &cal))) st = sk_calib_stages_new(m, cal, c->threads, &runs);
     for (int s = 0; s <= max && !st; s++) {
-        int k = 0, need = 0;
-        bool want_H = false;
+        int k = 0;
         for (int i = 0; i < n; i++)
-            if (ls[i].selected && ls[i].stage == s) {
-                idx[k++] = i;
-                if (ls[i].method != SK_QM_RTN) { need++; want_H = true; }
-            }
+            if (ls[i].selected && ls[i].stage == s) idx[k++] = i;
         if (!k) continue;
         sk_qstat *stats = NULL;
-        int ns = 0;
-        if (need) {   /* the stage's inputs, with every earlier stage quantized */
-            int *cal = grp, nc = 0;
-            for (int i = 0; i < k; i++) if (ls[idx[i]].method != SK_QM_RTN) cal[nc++] = idx[i];
+        int ns = 0, nc = 0;
+        for (int i = 0; i < k; i++) if (ls[idx[i]].method != SK_QM_RTN) grp[nc++] = idx[i];
+        if (nc) {   /* the stage's inputs, with every earlier stage quantized */
+            int next = s + 1;   /* the next stage that calibrates: what changes before it decides where to cut */
+            while (next <= max && !has_calibrated(ls, n, next)) next++;
+            int keep = next <= max ? sk_qlayers_keep(m, ls, n, s, next) : -1;
             c->progress(c, done, n_sel, "calibrating");
-            st = sk_qstats_collect(c, m, ls, cal, nc, want_H, &stats, &ns);
+            st = sk_qstats_collect(c, m, ls, grp, nc, true, runs, keep, &stats, &ns);
         }
         for (int i = 0; i < k && !st; i++) {
             sk_qlayer *l = &ls[idx[i]];
@@ -1065,6 +1111,7 @@ static sk_status run_stages(const qopts *o, sk_pass_ctx *c, sk_model *m, sk_qlay
         for (int i = 0; i < k && !st; i++) st = store_dequant(m, &ls[idx[i]]);
         sk_qstats_free(stats, ns);
     }
+    sk_calib_stages_free(runs);
     sk_free(idx);
     sk_free(grp);
     if (!st) sk_foldnotes_emit(c, &fn, "awq scales not searched (clipping search only)");

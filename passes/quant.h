@@ -22,6 +22,7 @@
 #define SK_PASSES_QUANT_H
 
 #include "shrink-pass.h"
+#include "eval/calib.h"   /* staged calibration runs */
 
 typedef struct sk_qspec {
     int bits;               /* 8 or 4 */
@@ -146,6 +147,13 @@ sk_status sk_qlayer_store(sk_model *m, const sk_qlayer *l, const float *w);
  * when none is selected, -2 on OOM.  For passes that need each layer's
  * inputs from the already-rewritten layers before it (GPTQ, SparseGPT). */
 int sk_qlayers_stages(const sk_model *m, sk_qlayer *ls, int n);
+/* Where the calibration run of stage s may be cut for the run of stage next
+ * (sk_calib_stages_run's keep): the first node that reads a tensor that the
+ * stages s .. next - 1 change, i.e. their selected layers' weights and, for
+ * AWQ layers, the constants of the node their scales fold into (a norm, or a
+ * linear before them).  m->g.n_nodes when none is read; 0 when out of
+ * memory (no cut). */
+int sk_qlayers_keep(const sk_model *m, const sk_qlayer *ls, int n, int s, int next);
 /* Make tensor tid's data private and writable (a copy when it was borrowed). */
 sk_status sk_quant_own(sk_model *m, int tid);
 /* Replace l's LINEAR by the quantized form of ir.h from l->q (W becomes
@@ -199,10 +207,12 @@ typedef struct sk_qstat {
     float *mean_sq;         /* [K] mean x_j² (Wanda's ‖X_j‖² / rows; prune.c) */
 } sk_qstat;
 /* Run the calibration samples (stopping after the last of these layers) and
- * collect the statistics of the distinct inputs of ls[idx[0..n_idx)].
- * *out: sk_qstats_free. */
+ * collect the statistics of the distinct inputs of ls[idx[0..n_idx)].  With
+ * r NULL every sample runs from the model's inputs (c->calib_run); else the
+ * run continues the previous one of r and is cut at keep for the next
+ * (sk_calib_stages_run, sk_qlayers_keep).  *out: sk_qstats_free. */
 sk_status sk_qstats_collect(sk_pass_ctx *c, const sk_model *m, const sk_qlayer *ls, const int *idx, int n_idx,
-                            bool want_H, sk_qstat **out, int *n_out);
+                            bool want_H, sk_calib_stages *r, int keep, sk_qstat **out, int *n_out);
 void sk_qstats_free(sk_qstat *s, int n);
 
 /* A per-channel rescaling x' = x / s of a layer input folded into what

@@ -35,7 +35,7 @@ sk_status sk_quant_smooth(sk_pass_ctx *c, sk_model *m, sk_qlayer *ls, int n, con
     if (n_idx == 0) return SK_OK;
     sk_qstat *stats;
     int ns;
-    sk_status st = sk_qstats_collect(c, m, ls, idx, n_idx, false, &stats, &ns);
+    sk_status st = sk_qstats_collect(c, m, ls, idx, n_idx, false, NULL, -1, &stats, &ns);
     if (st) return st;
     int *grp = sk_malloc(((size_t)n_idx + 1) * sizeof *grp), *cons = sk_malloc(((size_t)n_idx + 1) * sizeof *cons);
     float *wmax = NULL, *s = NULL;

@@ -7,6 +7,14 @@
  * batching samples of equal shape, and lets the caller's observer see each
  * executed node's tensors.  Nothing is accumulated here: statistics are the
  * observer's business, so memory stays at one batch of activations.
+ *
+ * Staged runs (sk_calib_stages_*) serve passes that rewrite layers stage by
+ * stage: each run continues the previous one from the node where the caller
+ * said its changes begin (keep), from the activations crossing that node,
+ * saved per batch (sk_session_save / sk_session_load), instead of running
+ * every sample from the inputs again.  Each run still gets a fresh session,
+ * so weights changed in between are packed anew and nothing is shared with
+ * the previous run but those saved values.
  */
 #include <cJSON.h>
 #include <stdlib.h>
@@ -274,51 +282,129 @@ static bool same_shape(const sk_calib_sample *a, const sk_calib_sample *b)
     return true;
 }
 
-sk_status sk_calib_run(const sk_model *m, const sk_calib *c, int threads, int stop, sk_session_observer fn, void *ctx)
+typedef struct cbatch {      /* samples s[first, first + n) run together */
+    int first, n;
+    void *live; size_t live_n, live_cap;   /* its values at the cut (sk_session_save) */
+} cbatch;
+
+struct sk_calib_stages {
+    const sk_model *m;
+    const sk_calib *c;
+    const sk_tensor *in;     /* what the samples bind */
+    int threads;
+    bool restart;            /* SHRINK_CALIB_RESUME=0: every run from the inputs (tests compare the two) */
+    cbatch *b; int n_b;
+    int at;                  /* where the next run starts: 0 = the inputs, else the cut the batches were saved at */
+    void *buf; size_t cap;   /* one batch of input values */
+};
+
+void sk_calib_stages_free(sk_calib_stages *r)
 {
-    sk_session *s = NULL;
-    sk_session_opts so = {.threads = threads};
+    if (!r) return;
+    for (int i = 0; i < r->n_b; i++) sk_free(r->b[i].live);
+    sk_free(r->b);
+    sk_free(r->buf);
+    sk_free(r);
+}
+
+sk_status sk_calib_stages_new(const sk_model *m, const sk_calib *c, int threads, sk_calib_stages **out)
+{
+    *out = NULL;
     const sk_tensor *in = first_input(m);
     if (!in) return sk_err(SK_ERR_INVALID, "calibration: the model has no input");
-    sk_status st = sk_session_new(m, &so, &s);
-    if (st) return st;
-    sk_session_set_observer(s, fn, ctx);
-    sk_session_set_stop(s, stop);
-    void *buf = NULL;
-    size_t cap = 0;
-    for (int i = 0; i < c->n && !st;) {
+    sk_calib_stages *r = sk_calloc(1, sizeof *r);
+    if (!r) return SK_ERR_NOMEM;
+    *r = (sk_calib_stages){.m = m, .c = c, .in = in, .threads = threads};
+    const char *env = getenv("SHRINK_CALIB_RESUME");
+    r->restart = env && !strcmp(env, "0");
+    int cap = 0;
+    for (int i = 0; i < c->n;) {   /* equal shapes side by side (sk_calib_load sorted them) */
         const sk_calib_sample *a = &c->s[i];
         int max_b = a->ids ? (int)(BATCH_TOKENS / a->n) : BATCH_INPUTS;
         if (!a->ids && in->rank >= 1 && in->dims[0] >= 0) max_b = 1;   /* a fixed batch dim */
         if (max_b < 1) max_b = 1;
         int b = 1;
         while (i + b < c->n && b < max_b && same_shape(a, &c->s[i + b])) b++;
-        size_t esz = a->ids ? sizeof(int64_t) : sizeof(float), need = (size_t)b * (size_t)a->n * esz;
-        if (need > cap) {
-            sk_free(buf);
-            if (!(buf = sk_malloc(need ? need : 1))) { st = SK_ERR_NOMEM; break; }
-            cap = need;
-        }
-        for (int k = 0; k < b; k++) {
-            const sk_calib_sample *e = &c->s[i + k];
-            if (e->ids)
-                for (int64_t t = 0; t < e->n; t++) ((int64_t *)buf)[k * e->n + t] = e->ids[t];
-            else
-                memcpy((float *)buf + k * e->n, e->x, (size_t)e->n * sizeof(float));
-        }
-        if (a->ids) {   /* token ids go to the first input (input_ids) */
-            int64_t dims[2] = {b, a->n};
-            st = sk_session_set_input(s, in->name, SK_DT_I64, 2, dims, buf);
-        } else {
-            int64_t dims[SK_MAX_RANK];
-            memcpy(dims, a->dims, sizeof dims);
-            dims[0] = b;
-            st = sk_session_set_input(s, in->name, SK_DT_F32, a->rank, dims, buf);
-        }
-        if (!st) st = sk_session_run(s);
+        if (sk_grow((void **)&r->b, &cap, r->n_b + 1, sizeof *r->b)) { sk_calib_stages_free(r); return SK_ERR_NOMEM; }
+        r->b[r->n_b++] = (cbatch){.first = i, .n = b};
         i += b;
     }
-    sk_free(buf);
+    *out = r;
+    return SK_OK;
+}
+
+/* Bind batch b's samples to the model's input. */
+static sk_status bind_batch(sk_calib_stages *r, sk_session *s, const cbatch *b)
+{
+    const sk_calib_sample *a = &r->c->s[b->first];
+    size_t esz = a->ids ? sizeof(int64_t) : sizeof(float), need = (size_t)b->n * (size_t)a->n * esz;
+    if (need > r->cap) {
+        sk_free(r->buf);
+        r->cap = 0;
+        if (!(r->buf = sk_malloc(need ? need : 1))) return SK_ERR_NOMEM;
+        r->cap = need;
+    }
+    for (int k = 0; k < b->n; k++) {
+        const sk_calib_sample *e = &r->c->s[b->first + k];
+        if (e->ids)
+            for (int64_t t = 0; t < e->n; t++) ((int64_t *)r->buf)[k * e->n + t] = e->ids[t];
+        else
+            memcpy((float *)r->buf + k * e->n, e->x, (size_t)e->n * sizeof(float));
+    }
+    if (a->ids) {   /* token ids go to the first input (input_ids) */
+        int64_t dims[2] = {b->n, a->n};
+        return sk_session_set_input(s, r->in->name, SK_DT_I64, 2, dims, r->buf);
+    }
+    int64_t dims[SK_MAX_RANK];
+    memcpy(dims, a->dims, sizeof dims);
+    dims[0] = b->n;
+    return sk_session_set_input(s, r->in->name, SK_DT_F32, a->rank, dims, r->buf);
+}
+
+sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, sk_session_observer fn, void *ctx)
+{
+    int from = stop >= 0 && stop < r->at ? 0 : r->at;   /* a stop before the cut: from the inputs */
+    /* a cut is kept only where this run passes: at or after its start, before its end */
+    bool cut = !r->restart && keep > 0 && keep >= from && (stop < 0 || keep <= stop + 1);
+    sk_session *s = NULL;
+    sk_session_opts so = {.threads = r->threads};
+    sk_status st = sk_session_new(r->m, &so, &s);   /* fresh: packed weights from the weights as they are now */
+    if (st) return st;
+    sk_session_set_observer(s, fn, ctx);
+    for (int i = 0; i < r->n_b && !st; i++) {
+        cbatch *b = &r->b[i];
+        st = bind_batch(r, s, b);
+        if (!st && from > 0) st = sk_session_load(s, from, b->live, b->live_n);
+        if (!st && cut && keep > from) {   /* up to the cut, save there, then on */
+            sk_session_set_stop(s, keep - 1);
+            if (!(st = sk_session_run_from(s, from))) st = sk_session_save(s, keep, &b->live, &b->live_n, &b->live_cap);
+            sk_session_set_stop(s, stop);
+            if (!st) st = sk_session_run_from(s, keep);
+        } else if (!st) {   /* keep == from: what was loaded is still what the next run needs */
+            sk_session_set_stop(s, stop);
+            st = sk_session_run_from(s, from);
+        }
+    }
     sk_session_free(s);
+    size_t kept = 0;
+    for (int i = 0; i < r->n_b && cut; i++) kept += r->b[i].live_n;
+    sk_log("calibration: %d samples from %s to node %d; %s%.1f MB kept", r->c->n, from ? "a cut" : "the inputs", stop,
+           cut ? "cut at the next run's start, " : "no cut, ", (double)kept / 1e6);
+    r->at = cut && !st ? keep : 0;
+    for (int i = 0; i < r->n_b && !r->at; i++) {
+        sk_free(r->b[i].live);
+        r->b[i].live = NULL;
+        r->b[i].live_n = r->b[i].live_cap = 0;
+    }
+    return st;
+}
+
+sk_status sk_calib_run(const sk_model *m, const sk_calib *c, int threads, int stop, sk_session_observer fn, void *ctx)
+{
+    sk_calib_stages *r;
+    sk_status st = sk_calib_stages_new(m, c, threads, &r);
+    if (st) return st;
+    st = sk_calib_stages_run(r, stop, -1, fn, ctx);
+    sk_calib_stages_free(r);
     return st;
 }

@@ -34,4 +34,25 @@ void sk_calib_free(sk_calib *c);
 sk_status sk_calib_run(const sk_model *m, const sk_calib *c, int threads, int stop, sk_session_observer fn,
                        void *ctx);
 
+/* Staged calibration, for passes that rewrite layers in dependency order and
+ * want each stage's inputs through the stages already rewritten (GPTQ, AWQ,
+ * SparseGPT).  Instead of running the samples from the model's inputs before
+ * every stage, a run continues where the previous one was cut:
+ * sk_calib_stages_run runs every sample up to node stop like sk_calib_run (a
+ * fresh session, the same batches, fn after each executed node), but executes
+ * only the nodes from the previous run's keep on: all of them on the first
+ * run, or when the previous run kept nothing (keep <= 0, before where it
+ * started, or past its stop + 1).  It keeps, per batch, the values that nodes
+ * >= keep read from earlier nodes: the activations crossing the cut, not the
+ * whole forward.  Between two runs the caller may change only constants that
+ * no node before the first run's keep reads: a node before the cut is not run
+ * again, so it would keep its old output.  m and c must outlive r (*out is
+ * the caller's; sk_calib_stages_free(NULL) is fine).  SHRINK_CALIB_RESUME=0 in
+ * the environment makes every run start from the inputs, so tests can check
+ * that both give the same bits. */
+typedef struct sk_calib_stages sk_calib_stages;
+sk_status sk_calib_stages_new(const sk_model *m, const sk_calib *c, int threads, sk_calib_stages **out);
+sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, sk_session_observer fn, void *ctx);
+void sk_calib_stages_free(sk_calib_stages *r);
+
 #endif

@@ -134,5 +134,18 @@ size_t sk_session_arena_bytes(const sk_session *s);
 typedef void (*sk_session_observer)(void *ctx, int node, const sk_kctx *k);
 void sk_session_set_observer(sk_session *s, sk_session_observer fn, void *ctx);
 void sk_session_set_stop(sk_session *s, int node);
+/* Cutting a run at graph node `node` and continuing it (staged calibration):
+ * after a run that stopped before node, sk_session_save copies the
+ * activations that node and later nodes read from earlier ones into *buf
+ * (reallocated with sk_aligned_alloc when *cap is too small; the caller
+ * sk_free's it), *n bytes.  sk_session_load puts them back into a session on
+ * the same model with the same inputs bound (planning it), checking that they
+ * fit; sk_session_run_from(s, node) then runs only the nodes from node on (up
+ * to the stop node) and computes what a whole run would have.  Node state such
+ * as packed weights is per session: a fresh session sees changed weights.
+ * sk_session_run(s) is sk_session_run_from(s, 0). */
+sk_status sk_session_save(const sk_session *s, int node, void **buf, size_t *n, size_t *cap);
+sk_status sk_session_load(sk_session *s, int node, const void *buf, size_t n);
+sk_status sk_session_run_from(sk_session *s, int node);
 
 #endif

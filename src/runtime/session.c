@@ -8,6 +8,13 @@
  * share bytes only if their lifetimes [producer, last consumer] are disjoint.
  * Running then copies the bound inputs in and calls the live kernels in order.
  * A change of input shapes re-plans.
+ *
+ * A run can also be cut at a node and continued later, in another session on
+ * the same model (staged calibration, src/eval/calib.c): what crosses the cut
+ * is exactly the activations whose lifetime spans it, and liveness already
+ * keeps their bytes intact until their last reader, so saving them, loading
+ * them into a fresh plan and running the nodes from the cut on computes what
+ * the whole run would have.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -45,6 +52,7 @@ struct sk_session {
     void **folded; int n_folded, cap_folded;   /* buffers of plan-time constants */
     void **inbuf;            /* per graph input: converted input data */
     uint8_t *arena; size_t arena_bytes;
+    int *def, *last;         /* per tensor: plan index of its producer / last reader (-1: none) */
     void *scratch; size_t scratch_bytes;
     void **state;            /* per graph node */
     int64_t past;
@@ -99,6 +107,9 @@ static void unplan(sk_session *s)
     for (int i = 0; i < s->g->n_inputs; i++) { sk_free(s->inbuf[i]); s->inbuf[i] = NULL; }
     sk_free(s->plan);
     sk_free(s->ptrs);
+    sk_free(s->def);
+    sk_free(s->last);
+    s->def = s->last = NULL;
     sk_free(s->arena);
     sk_free(s->scratch);
     s->plan = NULL;
@@ -294,8 +305,8 @@ static sk_status plan(sk_session *s)
     sk_status st = plan_inputs(s);
     if (st) return st;
 
-    int *def = sk_malloc((size_t)(g->n_tensors + 1) * sizeof(int));
-    int *last = sk_malloc((size_t)(g->n_tensors + 1) * sizeof(int));
+    int *def = s->def = sk_malloc((size_t)(g->n_tensors + 1) * sizeof(int));
+    int *last = s->last = sk_malloc((size_t)(g->n_tensors + 1) * sizeof(int));
     size_t nptr = 0;
     for (int i = 0; i < g->n_nodes; i++) nptr += (size_t)(g->nodes[i].n_in + g->nodes[i].n_out);
     s->plan = sk_calloc((size_t)g->n_nodes + 1, sizeof *s->plan);
@@ -364,8 +375,6 @@ static sk_status plan(sk_session *s)
     }
     st = plan_memory(s, def, last);
 done:
-    sk_free(def);
-    sk_free(last);
     if (st) unplan(s);
     else s->planned = true;
     return st;
@@ -412,12 +421,26 @@ static sk_status load_inputs(sk_session *s)
     return SK_OK;
 }
 
-sk_status sk_session_run(sk_session *s)
+/* The first plan entry at or after graph node `node` (n_plan when none). */
+static int plan_at(const sk_session *s, int node)
+{
+    int lo = 0, hi = s->n_plan;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (s->plan[mid].node < node) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+sk_status sk_session_run_from(sk_session *s, int node)
 {
     sk_status st;
+    if (node > 0 && !s->planned)
+        return sk_err(SK_ERR_INVALID, "session: cannot continue at node %d: the run was not loaded (sk_session_load)", node);
     if (!s->planned && (st = plan(s))) return st;
     if ((st = load_inputs(s))) return st;
-    for (int i = 0; i < s->n_plan; i++) {
+    for (int i = node > 0 ? plan_at(s, node) : 0; i < s->n_plan; i++) {
         const rnode *r = &s->plan[i];
         if (s->stop >= 0 && r->node > s->stop) return SK_OK;   /* calibration: the rest is not needed */
         const sk_node *n = &s->g->nodes[r->node];
@@ -432,6 +455,71 @@ sk_status sk_session_run(sk_session *s)
     if (s->o.kv_cache) {
         int64_t b, sq;
         if (batch_seq(s, &b, &sq)) s->past += sq;
+    }
+    return SK_OK;
+}
+
+sk_status sk_session_run(sk_session *s) { return sk_session_run_from(s, 0); }
+
+/* Saved values: a header of n, then (tid, nbytes) n times, then the data of each, 64-aligned. */
+typedef struct { int64_t tid, nbytes; } live_head;
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Does tensor t cross the cut before plan entry p: written before it, read at or after it? */
+static bool crosses(const sk_session *s, int t, int p)
+{
+    return !s->rt[t].is_const && s->def[t] >= 0 && s->def[t] < p && s->last[t] >= p;
+}
+
+sk_status sk_session_save(const sk_session *s, int node, void **buf, size_t *n, size_t *cap)
+{
+    if (!s->planned) return sk_err(SK_ERR_INVALID, "session: nothing to save at node %d: no run yet", node);
+    int p = plan_at(s, node), cnt = 0;
+    size_t bytes = 0;
+    for (int t = 0; t < s->g->n_tensors; t++)
+        if (crosses(s, t, p)) cnt++, bytes += align64(s->rt[t].nbytes);
+    size_t head = align64(sizeof(int64_t) + (size_t)cnt * sizeof(live_head));
+    if (head + bytes > *cap) {
+        void *nb = sk_aligned_alloc(64, head + bytes);
+        if (!nb) return SK_ERR_NOMEM;
+        sk_free(*buf);
+        *buf = nb;
+        *cap = head + bytes;
+    }
+    uint8_t *b = *buf, *d = b + head;
+    live_head *h = (live_head *)(b + sizeof(int64_t));
+    *(int64_t *)b = cnt;
+    for (int t = 0; t < s->g->n_tensors; t++) {
+        if (!crosses(s, t, p)) continue;
+        *h++ = (live_head){t, (int64_t)s->rt[t].nbytes};
+        memcpy(d, s->rt[t].data, s->rt[t].nbytes);
+        d += align64(s->rt[t].nbytes);
+    }
+    *n = head + bytes;
+    return SK_OK;
+}
+
+sk_status sk_session_load(sk_session *s, int node, const void *buf, size_t n)
+{
+    sk_status st;
+    if (!s->planned && (st = plan(s))) return st;
+    int p = plan_at(s, node), cnt = 0;
+    for (int t = 0; t < s->g->n_tensors; t++) cnt += crosses(s, t, p);
+    const uint8_t *b = buf;
+    size_t head = align64(sizeof(int64_t) + (size_t)cnt * sizeof(live_head)), off = head;
+    bool ok = n >= head && *(const int64_t *)b == cnt;
+    const live_head *h = (const live_head *)(b + sizeof(int64_t));
+    for (int t = 0, i = 0; ok && t < s->g->n_tensors; t++) {
+        if (!crosses(s, t, p)) continue;
+        ok = h[i].tid == t && h[i].nbytes == (int64_t)s->rt[t].nbytes && off + s->rt[t].nbytes <= n;
+        if (ok) memcpy(s->rt[t].data, b + off, s->rt[t].nbytes);
+        off += align64(s->rt[t].nbytes);
+        i++;
+    }
+    if (!ok || off != n) {
+        s->planned = false;   /* nothing half-loaded can be continued */
+        return sk_err(SK_ERR_INVALID, "session: the values saved at node %d do not fit this plan (other inputs or model?)", node);
     }
     return SK_OK;
 }

@@ -1,6 +1,8 @@
 /* test_quant.c — the quantization passes: the grid and RTN on hand-computed
  * values, reconstruction bounds, GPTQ and AWQ against RTN on synthetic layers,
- * SmoothQuant folding (the fp32 function unchanged), the quantized LINEAR the
+ * SmoothQuant folding (the fp32 function unchanged), staged calibration
+ * (a session run cut and continued; GPTQ / AWQ / SparseGPT with continued runs
+ * bit-identical to runs from the inputs), the quantized LINEAR the
  * pass writes (run by the runtime against a dequantized reference), parameter
  * validation messages, the registry and a dlopen'd plugin built here.
  */
@@ -451,6 +453,156 @@ static void test_quantize_pass(void)
     free(X);
 }
 
+/* ---- staged calibration: runs that continue one another ---- */
+
+/* Three blocks h += l2(relu(l1(LN(h)))) on x [B, TK]: six stages, AWQ folding
+ * l1's scales into its norm and l2's into l1 (through the ReLU), so a stage's
+ * changes reach back before its own layers. */
+static sk_model *toy_deep(void)
+{
+    sk_model *m = sk_model_new();
+    sk_graph *g = &m->g;
+    int64_t dx[2] = {-1, TK}, d1[2] = {-1, TN1};
+    int h = sk_graph_add_tensor(g, "x", SK_DT_F32, 2, dx);
+    sk_graph_add_input(g, h);
+    for (int b = 0; b < 3; b++) {
+        char nm[64];
+#define NM(fmt) (snprintf(nm, sizeof nm, fmt, b), nm)
+        int gamma = add_w(m, NM("b%d.ln.weight"), 1, (int64_t[]){TK}, 0.2f, 1.0f);
+        int beta = add_w(m, NM("b%d.ln.bias"), 1, (int64_t[]){TK}, 0.2f, 0.0f);
+        ((float *)g->tensors[gamma].data)[3 + b] = 10;   /* an outlier channel after each norm */
+        int w1 = add_w(m, NM("b%d.w1"), 2, (int64_t[]){TN1, TK}, 0.2f, 0);
+        int b1 = add_w(m, NM("b%d.b1"), 1, (int64_t[]){TN1}, 0.1f, 0);
+        int w2 = add_w(m, NM("b%d.w2"), 2, (int64_t[]){TN1, TK}, 0.1f, 0);   /* [K, N]: wt = 0 */
+        int b2 = add_w(m, NM("b%d.b2"), 1, (int64_t[]){TK}, 0.1f, 0);
+        int ln = sk_graph_add_tensor(g, NM("b%d.ln.out"), SK_DT_F32, 2, dx);
+        int nd = sk_graph_add_node(g, SK_OP_LAYERNORM, NM("b%d.ln"), (int[]){h, gamma, beta}, 3, &ln, 1);
+        sk_node_set_i(&g->nodes[nd], "axis", -1);
+        sk_node_set_f(&g->nodes[nd], "epsilon", 1e-5f);
+        int h1 = sk_graph_add_tensor(g, NM("b%d.h1"), SK_DT_F32, 2, d1);
+        nd = sk_graph_add_node(g, SK_OP_LINEAR, NM("b%d.l1"), (int[]){ln, w1, b1}, 3, &h1, 1);
+        sk_node_set_i(&g->nodes[nd], "wt", 1);
+        int h2 = sk_graph_add_tensor(g, NM("b%d.h2"), SK_DT_F32, 2, d1);
+        sk_graph_add_node(g, SK_OP_RELU, NM("b%d.relu"), &h1, 1, &h2, 1);
+        int y = sk_graph_add_tensor(g, NM("b%d.y"), SK_DT_F32, 2, dx);
+        nd = sk_graph_add_node(g, SK_OP_LINEAR, NM("b%d.l2"), (int[]){h2, w2, b2}, 3, &y, 1);
+        sk_node_set_i(&g->nodes[nd], "wt", 0);
+        int r = sk_graph_add_tensor(g, NM("b%d.out"), SK_DT_F32, 2, dx);
+        sk_graph_add_node(g, SK_OP_ADD, NM("b%d.add"), (int[]){h, y}, 2, &r, 1);
+        h = r;
+#undef NM
+    }
+    sk_graph_add_output(g, h);
+    SK_ASSERT(sk_graph_verify(g) == SK_OK);
+    return m;
+}
+
+static void copy_consts(sk_model *dst, const sk_model *src)
+{
+    for (int t = 0; t < src->g.n_tensors; t++)
+        if (src->g.tensors[t].flags & SK_TF_CONST) memcpy(dst->g.tensors[t].data, src->g.tensors[t].data, src->g.tensors[t].nbytes);
+}
+
+/* Constants of a and b that differ (count; -1 when the graphs differ in shape). */
+static int consts_differ(const sk_model *a, const sk_model *b)
+{
+    if (a->g.n_tensors != b->g.n_tensors) return -1;
+    int d = 0;
+    for (int t = 0; t < a->g.n_tensors; t++) {
+        const sk_tensor *x = &a->g.tensors[t], *y = &b->g.tensors[t];
+        if (!(x->flags & SK_TF_CONST)) continue;
+        d += x->nbytes != y->nbytes || memcmp(x->data, y->data, x->nbytes) != 0;
+    }
+    return d;
+}
+
+/* A run cut at each node and continued in a fresh session gives the whole run's bits;
+ * values saved for one batch size do not load into a plan for another. */
+static void test_session_cut(void)
+{
+    enum { B = 5 };
+    sk_model *m = toy_deep();
+    float X[(B + 1) * TK];   /* B rows, and B + 1 for the misfit below */
+    for (int i = 0; i < (B + 1) * TK; i++) X[i] = nrand();
+    int64_t n0, dims[2] = {B, TK};
+    float *y0 = run_model(m, X, B, 0, &n0);
+    int bad = 0, cuts = 0;
+    size_t most = 0;
+    void *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (int cut = 1; y0 && cut < m->g.n_nodes; cut++) {
+        sk_session *a, *b;
+        sk_session_opts so = {.threads = 2};
+        sk_session_new(m, &so, &a);
+        sk_session_new(m, &so, &b);
+        sk_session_set_stop(a, cut - 1);
+        sk_status st = sk_session_set_input(a, "x", SK_DT_F32, 2, dims, X);
+        if (!st) st = sk_session_run(a);
+        if (!st) st = sk_session_save(a, cut, &buf, &n, &cap);
+        if (!st) st = sk_session_set_input(b, "x", SK_DT_F32, 2, dims, X);
+        if (!st) st = sk_session_load(b, cut, buf, n);
+        if (!st) st = sk_session_run_from(b, cut);
+        const sk_rtensor *y = st ? NULL : sk_session_output(b, 0);
+        if (st) printf("  cut at node %d: %s\n", cut, sk_errmsg());
+        bad += !y || sk_rt_numel(y) != n0 || memcmp(y->data, y0, (size_t)n0 * sizeof *y0) != 0;
+        if (n > most) most = n;
+        cuts++;
+        if (cut == 4) {   /* the saved [B, ...] values, into a plan for B + 1 rows */
+            sk_session *c;
+            sk_session_new(m, &so, &c);
+            sk_session_set_input(c, "x", SK_DT_F32, 2, (int64_t[]){B + 1, TK}, X);
+            CHECK_MSG(sk_session_load(c, cut, buf, n), "session: the values saved at node 4 do not fit this plan (other inputs or model?)");
+            CHECK_MSG(sk_session_run_from(c, cut), "session: cannot continue at node 4: the run was not loaded (sk_session_load)");
+            sk_session_free(c);
+        }
+        sk_session_free(a);
+        sk_session_free(b);
+    }
+    printf("session cut and continued at %d nodes: %d outputs differ from the whole run (saved up to %zu bytes)\n", cuts,
+           bad, most);
+    CHECK(y0 && cuts == m->g.n_nodes - 1 && bad == 0);
+    sk_free(buf);
+    free(y0);
+    sk_model_free(m);
+}
+
+/* GPTQ, AWQ and SparseGPT with each stage's calibration run continuing the last give the
+ * bits of runs that start from the inputs every stage (SHRINK_CALIB_RESUME=0).  A stage
+ * whose changes were not rerun (an AWQ fold into the norm or linear before it, a layer's
+ * own output from before it was quantized) would show here as different weights. */
+static void test_staged_calib(void)
+{
+    const sk_pipe_step cases[] = {
+        {"quantize", "{\"bits\": 4, \"group\": 32, \"method\": \"gptq\", \"include\": \"*\", \"act_bits\": 0}"},
+        {"quantize", "{\"bits\": 4, \"group\": 32, \"method\": \"awq\", \"include\": \"*\", \"act_bits\": 0}"},
+        {"quantize", "{\"bits\": 4, \"group\": 32, \"method\": \"awq\", \"include\": \"*\", \"layers\": {\"b1.*\": {\"method\": \"rtn\"}}}"},
+        {"prune", "{\"method\": \"sparsegpt\", \"sparsity\": 0.5, \"include\": \"*\"}"},
+        {"prune", "{\"method\": \"wanda\", \"sparsity\": 0.5, \"include\": \"*\"}"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sk_model *m[2] = {toy_deep(), toy_deep()}, *orig = toy_deep();
+        copy_consts(m[1], m[0]);
+        copy_consts(orig, m[0]);
+        sk_status st[2];
+        for (int k = 0; k < 2; k++) {
+            if (k) setenv("SHRINK_CALIB_RESUME", "0", 1);
+            sk_passmgr_opts o = {.calib_path = calib_path, .quiet = true};
+            st[k] = sk_passmgr_run(m[k], &cases[c], 1, &o, NULL);
+            if (st[k]) printf("  %s %s: %s\n", cases[c].pass, cases[c].params, sk_errmsg());
+            unsetenv("SHRINK_CALIB_RESUME");
+        }
+        int d = consts_differ(m[0], m[1]);
+        const sk_tensor *g1 = &m[0]->g.tensors[sk_graph_find_tensor(&m[0]->g, "b1.ln.weight")];
+        bool folded = memcmp(g1->data, orig->g.tensors[sk_graph_find_tensor(&orig->g, "b1.ln.weight")].data, g1->nbytes) != 0;
+        printf("%s %s: continued vs from-the-inputs runs: %d constants differ%s\n", cases[c].pass, cases[c].params, d,
+               folded ? " (b1's norm took AWQ scales)" : "");
+        CHECK(!st[0] && !st[1] && d == 0);
+        if (strstr(cases[c].params, "awq") && !strstr(cases[c].params, "rtn")) CHECK(folded);
+        for (int k = 0; k < 2; k++) sk_model_free(m[k]);
+        sk_model_free(orig);
+    }
+}
+
 /* ---- embedding tables: a toy LM, ids → wte[ids] + wpe[pos] → LayerNorm → l1 → head (tied to wte) ---- */
 enum { LV = 37, LB = 2, LS = 5, LP = 8 };
 
@@ -777,6 +929,8 @@ int main(void)
     write_calib();
     test_smoothquant_fold();
     test_quantize_pass();
+    test_session_cut();
+    test_staged_calib();
     test_quantize_tables();
     test_params();
     test_registry();
