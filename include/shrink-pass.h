@@ -19,6 +19,11 @@
  * Plugins compile against the source tree:
  *     cc -shared -fPIC -I include -I src -o myplugin.so myplugin.c
  * Both structs only ever grow: later versions append fields at the end.
+ * The host reads a field of struct sk_pass added in version N only from a
+ * pass whose api_version is at least N; a pass reads a field of sk_pass_ctx
+ * added in version N only when ctx->api_version is at least N.
+ *   version 2: sk_pass.wants_input, sk_pass_ctx.input_model (the model the
+ *              pipeline was given, before any pass: a distillation teacher).
  *
  * Ownership: the pass owns nothing the ctx hands it; strings and arrays the
  * getters return live until the pass returns.
@@ -35,7 +40,7 @@
 extern "C" {
 #endif
 
-#define SK_PASS_API_VERSION 1
+#define SK_PASS_API_VERSION 2
 
 typedef enum sk_param_type {
     SK_PARAM_INT,       /* a JSON integer */
@@ -73,6 +78,12 @@ struct sk_pass {
      * pattern matching no layer ...) before it changes anything.  On failure
      * the model may be half-rewritten: the caller discards it. */
     sk_status (*run)(sk_pass_ctx *ctx, sk_model *m);
+    /* (version 2) Whether this step will call ctx->input_model, asked once
+     * per step with the step's parameters (the getters work; nothing else is
+     * for use here) before the first pass runs: the pass manager keeps an
+     * untouched copy of the input model only when some step says yes, and
+     * frees it after the last such step.  NULL = never. */
+    bool (*wants_input)(sk_pass_ctx *ctx);
 };
 
 /* ---- calibration data (src/eval/calib.c) ----
@@ -132,6 +143,12 @@ struct sk_pass_ctx {
     void (*note)(sk_pass_ctx *c, const char *fmt, ...) SK_PRINTF(2, 3);
     /* Record an error message (as sk_err does) and return st. */
     sk_status (*error)(sk_pass_ctx *c, sk_status st, const char *fmt, ...) SK_PRINTF(3, 4);
+
+    /* ---- version 2 ---- */
+    /* The model the pipeline was given, as it was before the first pass
+     * (read-only; alive until this pass returns).  SK_ERR_INVALID when the
+     * pass's wants_input did not ask for it for this step. */
+    sk_status (*input_model)(sk_pass_ctx *c, const sk_model **out);
 };
 
 typedef int (*sk_pass_plugin_init_fn)(int host_api_version, const struct sk_pass *const **passes);

@@ -18,6 +18,7 @@ extern const struct sk_pass sk_pass_prune;         /* prune.c */
 extern const struct sk_pass sk_pass_prune_structured;   /* prune_structured.c */
 extern const struct sk_pass sk_pass_fold;          /* fold.c */
 extern const struct sk_pass sk_pass_fuse;          /* fuse.c */
+extern const struct sk_pass sk_pass_distill;       /* distill.c */
 
 static const struct sk_pass *const builtins[] = {
     &sk_pass_quantize,
@@ -26,6 +27,7 @@ static const struct sk_pass *const builtins[] = {
     &sk_pass_fuse,
     &sk_pass_prune,
     &sk_pass_prune_structured,
+    &sk_pass_distill,
 };
 #define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
 

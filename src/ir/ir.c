@@ -349,6 +349,103 @@ sk_status sk_model_add_map(sk_model *m, void *addr, size_t len)
     return SK_OK;
 }
 
+/* NULL stays NULL; otherwise a copy, *ok cleared when it cannot be made. */
+static char *dup_or_null(const char *s, bool *ok)
+{
+    char *d = s ? sk_strdup(s) : NULL;
+    if (s && !d) *ok = false;
+    return d;
+}
+
+static void *dup_bytes(const void *p, size_t n, bool *ok)
+{
+    if (!p) return NULL;
+    void *d = sk_malloc(n ? n : 1);
+    if (!d) { *ok = false; return NULL; }
+    if (n) memcpy(d, p, n);
+    return d;
+}
+
+/* dst's counts grow with each element copied, so sk_model_free can always
+ * free a half-made clone. */
+static bool clone_graph(const sk_graph *s, sk_graph *d)
+{
+    bool ok = true;
+    d->tensors = sk_calloc((size_t)s->n_tensors + 1, sizeof *d->tensors);
+    d->nodes = sk_calloc((size_t)s->n_nodes + 1, sizeof *d->nodes);
+    d->inputs = dup_bytes(s->inputs, (size_t)s->n_inputs * sizeof(int), &ok);
+    d->outputs = dup_bytes(s->outputs, (size_t)s->n_outputs * sizeof(int), &ok);
+    if (!d->tensors || !d->nodes || !ok) return false;
+    d->n_inputs = s->n_inputs;
+    d->n_outputs = s->n_outputs;
+    d->cap_tensors = s->n_tensors + 1;
+    d->cap_nodes = s->n_nodes + 1;
+    for (int i = 0; i < s->n_tensors && ok; i++) {
+        const sk_tensor *a = &s->tensors[i];
+        sk_tensor *b = &d->tensors[d->n_tensors++];
+        *b = *a;
+        b->name = NULL;
+        memset(b->dim_names, 0, sizeof b->dim_names);
+        b->quant = NULL;
+        b->flags &= ~(unsigned)SK_TF_OWNED;
+        if (a->flags & SK_TF_OWNED) {   /* views (mmapped files) are shared, owned data copied */
+            b->data = dup_bytes(a->data, a->nbytes, &ok);
+            if (!ok) break;
+            b->flags |= SK_TF_OWNED;
+        }
+        b->name = dup_or_null(a->name, &ok);
+        for (int k = 0; k < SK_MAX_RANK; k++) b->dim_names[k] = dup_or_null(a->dim_names[k], &ok);
+        b->quant = dup_bytes(a->quant, sizeof *a->quant, &ok);
+    }
+    for (int i = 0; i < s->n_nodes && ok; i++) {
+        const sk_node *a = &s->nodes[i];
+        sk_node *b = &d->nodes[d->n_nodes++];
+        b->op = a->op;
+        b->name = dup_or_null(a->name, &ok);
+        b->in = dup_bytes(a->in, (size_t)a->n_in * sizeof(int), &ok);
+        b->out = dup_bytes(a->out, (size_t)a->n_out * sizeof(int), &ok);
+        b->n_in = a->n_in;
+        b->n_out = a->n_out;
+        if (!ok || !a->n_attrs) continue;
+        if (!(b->attrs = sk_calloc((size_t)a->n_attrs, sizeof *b->attrs))) { ok = false; break; }
+        for (int k = 0; k < a->n_attrs && ok; k++) {
+            const sk_attr *x = &a->attrs[k];
+            sk_attr *y = &b->attrs[b->n_attrs++];
+            *y = *x;
+            y->name = dup_or_null(x->name, &ok);
+            y->s = dup_or_null(x->s, &ok);
+            y->ints = dup_bytes(x->ints, (size_t)x->n * sizeof *x->ints, &ok);
+            y->floats = dup_bytes(x->floats, (size_t)x->n * sizeof *x->floats, &ok);
+        }
+    }
+    return ok;
+}
+
+sk_status sk_model_clone(const sk_model *m, sk_model **out)
+{
+    *out = NULL;
+    sk_model *c = sk_model_new();
+    if (!c) return SK_ERR_NOMEM;
+    bool ok = clone_graph(&m->g, &c->g);
+    c->arch = m->arch;
+    c->arch.labels = NULL;
+    if (ok && m->arch.labels) {
+        if ((c->arch.labels = sk_calloc((size_t)m->arch.n_labels + 1, sizeof *c->arch.labels)))
+            for (int i = 0; i < m->arch.n_labels; i++) c->arch.labels[i] = dup_or_null(m->arch.labels[i], &ok);
+        else ok = false;
+    }
+    c->source = ok ? dup_or_null(m->source, &ok) : NULL;
+    c->tokenizer_dir = ok ? dup_or_null(m->tokenizer_dir, &ok) : NULL;
+    for (int i = 0; i < m->n_prov && ok; i++) ok = !sk_model_add_prov(c, m->prov[i].pass, m->prov[i].params_json);
+    for (int i = 0; i < m->n_files && ok; i++) ok = !sk_model_add_file(c, m->files[i].name, m->files[i].data, m->files[i].len);
+    if (!ok) {
+        sk_model_free(c);
+        return sk_err(SK_ERR_NOMEM, "out of memory copying the model");
+    }
+    *out = c;
+    return SK_OK;
+}
+
 int64_t sk_model_params(const sk_model *m, size_t *bytes_by_dtype)
 {
     int64_t params = 0;

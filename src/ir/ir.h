@@ -237,6 +237,12 @@ sk_status sk_model_add_prov(sk_model *m, const char *pass, const char *params_js
 sk_status sk_model_add_map(sk_model *m, void *addr, size_t len);
 /* Append a copy of len bytes as the embedded file name (SK_ERR_NOMEM on failure). */
 sk_status sk_model_add_file(sk_model *m, const char *name, const void *data, size_t len);
+/* A copy of m: graph, arch, provenance, embedded files.  Data m owns is
+ * copied; read-only views into m's mapped files are shared, not copied (the
+ * copy maps nothing), so the copy must be freed before m.  Changing either
+ * model's graph or owned data leaves the other as it was.  *out is the
+ * caller's (sk_model_free); SK_ERR_NOMEM leaves it NULL. */
+sk_status sk_model_clone(const sk_model *m, sk_model **out);
 /* Sum of element counts of weight tensors, and bytes by dtype (array of SK_DT_COUNT). */
 int64_t sk_model_params(const sk_model *m, size_t *bytes_by_dtype);
 

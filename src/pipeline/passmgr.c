@@ -7,7 +7,9 @@
  * order written; after each one the graph is verified, provenance gets the
  * pass's name and its resolved parameters (defaults filled in), and the IR
  * may be dumped.  The manager owns the calibration data (loaded the first
- * time a pass asks for it) and the progress bar; passes own nothing of it.
+ * time a pass asks for it), the progress bar and, when a step's pass wants
+ * it (sk_pass.wants_input), a copy of the input model taken before the first
+ * pass; passes own nothing of it.
  */
 #include <cJSON.h>
 #include <math.h>
@@ -238,6 +240,8 @@ typedef struct host {
     long bar_total;
     bool bar_started;
     sk_passmgr_result *r;
+    sk_model *input;         /* the model as given, while a later step wants it; else NULL */
+    bool input_ok;           /* the current step asked for it (wants_input) */
 } host;
 
 static host *H(sk_pass_ctx *c) { return c->host; }
@@ -369,6 +373,17 @@ static sk_status c_calib_run(sk_pass_ctx *c, const sk_model *m, int stop, sk_ses
     return sk_calib_run(m, k, c->threads, stop, fn, fctx);
 }
 
+static sk_status c_input_model(sk_pass_ctx *c, const sk_model **out)
+{
+    host *h = H(c);
+    *out = NULL;
+    if (!h->input || !h->input_ok)
+        return sk_err(SK_ERR_INVALID, "pass '%s' asked for the input model, which its wants_input did not ask to keep",
+                      c->pass->name);
+    *out = h->input;
+    return SK_OK;
+}
+
 static void c_progress(sk_pass_ctx *c, long done, long total, const char *what)
 {
     host *h = H(c);
@@ -459,6 +474,18 @@ sk_status sk_passmgr_check(const sk_pipe_step *steps, int n)
     return SK_OK;
 }
 
+static sk_pass_ctx pass_ctx(const struct sk_pass *p, host *h)
+{
+    return (sk_pass_ctx){
+        .api_version = SK_PASS_API_VERSION, .pass = p, .host = h,
+        .threads = h->o->threads > 0 ? h->o->threads : sk_default_threads(),
+        .get_int = c_get_int, .get_float = c_get_float, .get_bool = c_get_bool, .get_string = c_get_string,
+        .get_strings = c_get_strings, .get_object = c_get_object, .is_set = c_is_set,
+        .calib = c_calib, .session_new = c_session_new, .calib_run = c_calib_run,
+        .progress = c_progress, .note = c_note, .error = c_error, .input_model = c_input_model,
+    };
+}
+
 /* The provenance JSON: resolved parameters, plus where calibration came from. */
 static char *prov_json(host *h)
 {
@@ -486,20 +513,32 @@ sk_status sk_passmgr_run(sk_model *m, const sk_pipe_step *steps, int n, const sk
     if (st) return st;
     double t0 = sk_now();
     host h = {.o = o, .r = r};
+    /* which steps will ask for the input model: keep a copy only for them
+     * (read-only views of mapped files are shared, so it costs the owned data) */
+    bool *wants = sk_calloc((size_t)n + 1, sizeof *wants);
+    if (!wants) st = SK_ERR_NOMEM;
+    int last_input = -1;
+    for (int i = 0; i < n && !st; i++) {
+        const struct sk_pass *p = sk_pass_find(steps[i].pass);
+        if (p->api_version < 2 || !p->wants_input) continue;   /* a version-1 struct ends before wants_input */
+        if ((st = resolve(p, steps[i].params, &h.params, &h.given))) break;
+        sk_pass_ctx c = pass_ctx(p, &h);
+        if ((wants[i] = p->wants_input(&c))) last_input = i;
+        host_clear_pass(&h);
+    }
+    if (!st && last_input >= 0 && (st = sk_model_clone(m, &h.input))) sk_err_prefix(st, "keeping the input model");
     for (int i = 0; i < n && !st; i++) {
         const struct sk_pass *p = sk_pass_find(steps[i].pass);
         if ((st = resolve(p, steps[i].params, &h.params, &h.given))) break;
-        sk_pass_ctx c = {
-            .api_version = SK_PASS_API_VERSION, .pass = p, .host = &h,
-            .threads = o->threads > 0 ? o->threads : sk_default_threads(),
-            .get_int = c_get_int, .get_float = c_get_float, .get_bool = c_get_bool, .get_string = c_get_string,
-            .get_strings = c_get_strings, .get_object = c_get_object, .is_set = c_is_set,
-            .calib = c_calib, .session_new = c_session_new, .calib_run = c_calib_run,
-            .progress = c_progress, .note = c_note, .error = c_error,
-        };
+        sk_pass_ctx c = pass_ctx(p, &h);
+        h.input_ok = wants[i];
         sk_log("pass %d/%d: %s", i + 1, n, p->name);
         st = p->run(&c, m);
         bar_clear(&h);
+        if (i == last_input) {
+            sk_model_free(h.input);
+            h.input = NULL;
+        }
         if (st) {
             sk_err_prefix(st, "%s", p->name);
         } else if ((st = sk_graph_verify(&m->g))) {
@@ -521,6 +560,8 @@ sk_status sk_passmgr_run(sk_model *m, const sk_pipe_step *steps, int n, const sk
         r->calib_seconds = h.calib_seconds;
     }
     sk_calib_free(h.calib);
+    sk_model_free(h.input);
+    sk_free(wants);
     return st;
 }
 

@@ -11,6 +11,14 @@ Checks, on the zoo models (each case prints what it measured):
   - SIGKILL at several moments leaves OUT absent or complete and loadable,
     and no stray file but the hidden temporaries of killed runs, which the
     next run's writes remove (those of dead pids only);
+  - the sample recipe bert-prune-distill-int8 (fuse, prune_structured,
+    distill from the input model on the calibration texts, int8) meets its
+    budgets on bert-fortunes, and the same recipe without distill does not:
+    distillation wins back at least 5 points; the report has the distill
+    step, its resolved parameters and calibration data, and a note with the
+    teacher's and the student's parameter counts; distill after quantize, no
+    --calib for the default data, and a missing teacher file are one-line
+    errors;
   - `shrink report X.report.json --format md` is exactly the table in
     X.report.md; csv and json carry the same rows; Pareto marks are checked
     against a direct computation from the JSON.
@@ -201,6 +209,78 @@ def test_samples_parse(tmp):
         check(r.returncode == 1 and "no-such-model" in r.stderr, f"sample recipe {name} is valid ({r.stderr.strip().splitlines()[-1]})")
 
 
+def test_distill_recipe(tmp):
+    """The sample recipe fuse -> prune_structured -> distill -> quantize on bert-fortunes, and the same recipe
+    without its distill step: distillation (teacher: the input model) wins back what pruning lost."""
+    if not have_model(BERT):
+        print("      note: samples/zoo/bert-fortunes has no model; distill recipe not run")
+        return
+    calib, test = os.path.join(DATA, "fortunes-calib.txt"), os.path.join(DATA, "fortunes-test.jsonl")
+    rpath = os.path.join(RECIPES, "bert-prune-distill-int8.json")
+    with open(rpath) as f:
+        recipe = json.load(f)
+    nod = dict(recipe, name="bert-prune-int8-nodistill", passes=[p for p in recipe["passes"] if p["pass"] != "distill"])
+    check(len(nod["passes"]) == len(recipe["passes"]) - 1, "the recipe has one distill step")
+    d = os.path.join(tmp, "distill")   # apart: test_report_many counts the reports in tmp
+    os.makedirs(d)
+    reps = {}
+    for what, rec in (("with", rpath), ("without", write_recipe(d, "nodistill.json", nod))):
+        t0 = time.time()
+        r = run("compress", BERT, "--recipe", rec, "--eval", test, "--calib", calib, "-o", os.path.join(d, f"{what}.skm"),
+                "--json")
+        reps[what] = json.loads(r.stdout) if r.stdout.strip() else None
+        print(f"      {what} distill: exit {r.returncode} in {time.time() - t0:.1f}s"
+              + ("" if reps[what] else f": {(r.stderr.strip().splitlines() or ['?'])[-1]}"))
+    w, wo = reps["with"], reps["without"]
+    check(w is not None and w["gate"]["passed"] and w["written"], "the sample recipe meets its budgets on bert-fortunes")
+    if w is None or wo is None:
+        check(False, "both runs gave a report")
+        return
+    prov = [p["pass"] for p in w["provenance"]]
+    check([p for p in prov if p in ("fuse", "prune_structured", "distill", "quantize")] ==
+          ["fuse", "prune_structured", "distill", "quantize"], f"provenance in order: {prov}")
+    dp = next((p["params"] for p in w["provenance"] if p["pass"] == "distill"), {})
+    check(dp.get("teacher") == "" and dp.get("data") == "" and dp.get("epochs") == 3 and dp.get("lr") == 3e-4,
+          "distill provenance: resolved parameters (teacher and data default)")
+    k = dp.get("calib", {})
+    check(k.get("file") == calib and k.get("kind") == "texts" and k.get("samples") == 300,
+          f"distill provenance: the calibration samples it trained on ({k})")
+    note = next((n for n in w["pipeline"]["notes"] if n.startswith("distill: ")), "")
+    print(f"      {note}")
+    check(f"teacher the input model ({w['baseline']['params']} params), student {w['compressed']['params']} params" in note
+          and w["compressed"]["params"] < 0.6 * w["baseline"]["params"],
+          "the teacher is the input model (its parameter count), the student the pruned one")
+    check("300 unlabelled examples" in note, "trained on the 300 calibration texts, unlabelled")
+    acc_w, acc_wo, base = w["compressed"]["value"], wo["compressed"]["value"], w["baseline"]["value"]
+    print(f"      accuracy: baseline {base:.4f}, pruned+int8 {acc_wo:.4f}, pruned+distill+int8 {acc_w:.4f}; "
+          f"constants {w['baseline']['const_bytes']:.0f} -> {wo['compressed']['const_bytes']:.0f} / {w['compressed']['const_bytes']:.0f} B")
+    check(wo["compressed"]["params"] == w["compressed"]["params"] and
+          wo["compressed"]["const_bytes"] == w["compressed"]["const_bytes"], "distill changes no shape: same params and bytes")
+    check(acc_w - acc_wo >= 0.05, "distillation wins back at least 5 points of what pruning lost")
+    check(not wo["gate"]["passed"] and not wo["written"], "without distill the same budgets fail (exit 3, nothing written)")
+
+
+def test_distill_errors(tmp):
+    if not have_model(BERT):
+        return
+    calib, test = os.path.join(DATA, "fortunes-calib.txt"), os.path.join(DATA, "fortunes-test.jsonl")
+    out = os.path.join(tmp, "never.skm")
+    teacher = os.path.join(tmp, "no-such-teacher.skm")
+    cases = [
+        ("distill after quantize", [{"pass": "quantize", "bits": 8}, {"pass": "distill"}], True,
+         ["distill: weight '", "already i8", "distill must come before quantize"]),
+        ("no calibration data", [{"pass": "distill"}], False, ["distill: no training data", "--calib FILE"]),
+        ("bad teacher path", [{"pass": "distill", "teacher": teacher}], True, ["distill: teacher: " + teacher]),
+    ]
+    for what, passes, with_calib, needles in cases:
+        rec = write_recipe(tmp, "bad-distill.json", {"passes": passes, "eval": {"limit": 8}})
+        r = run("compress", BERT, "--recipe", rec, "--eval", test, *(["--calib", calib] if with_calib else []), "-o", out)
+        last = (r.stderr.strip().splitlines() or [""])[-1]
+        check(r.returncode in (1, 2) and last.startswith("shrink: ") and all(n in last for n in needles),
+              f"{what}: exit {r.returncode}: {last}")
+        check(not os.path.exists(out) and not os.path.exists(out + ".report.json"), f"  nothing written ({what})")
+
+
 def test_kill(tmp):
     if have_model(GPT2):
         model, rec, data, calib = GPT2, "gpt2-int8.json", os.path.join(DATA, "fortunes-test.txt"), None
@@ -309,6 +389,8 @@ def main():
         test_gate_fails(tmp)
         test_invalid(tmp)
         test_samples_parse(tmp)
+        test_distill_recipe(tmp)
+        test_distill_errors(tmp)
         test_report_many(tmp, outs)
         test_kill(tmp)
     finally:
