@@ -90,23 +90,31 @@ int sk_default_threads(void)
     return n > 0 ? (int)n : 1;
 }
 
-/* ---- thread pool: workers wait on a generation counter ----
+/* ---- thread pool: parts claimed from one atomic word ----
  * A run is a few microseconds to a few milliseconds of work, and an
  * inference is hundreds of runs: waking a sleeping thread through the
  * kernel costs as much as a small run (perf: 2 threads were slower than 1
  * on a 3 ms model).  So both sides spin for a while first: a worker on the
- * generation counter, the caller on the pending count; only past SPIN
- * polls do they sleep on the condition variables, under the mutex, which
- * the generation counter is also changed under (no lost wake-up). */
+ * run word, the caller on the count of finished parts; only past SPIN polls
+ * do they sleep on the condition variables, under the mutex, which a run is
+ * also published under (no lost wake-up).
+ *
+ * The run word holds (run number, parts, next part to claim).  The caller
+ * runs part 0, then claims whatever parts no worker has claimed yet and runs
+ * them too: when other processes hold the cores, a worker the system has
+ * not scheduled does not hold the run back (it finds nothing left to claim
+ * when it wakes).  A worker claims by compare-and-swap on the whole word,
+ * so a claim always names the current run; fn and ctx stay valid until the
+ * claimed part is done, as the caller waits for every part. */
 #define SPIN 2000
 
 struct sk_pool {
     int n;
     pthread_t *th;
     pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    _Atomic long gen;
-    _Atomic int pending;
+    pthread_cond_t go, done_cv;
+    _Atomic uint64_t word;      /* run number << 32 | parts << 16 | next part */
+    _Atomic int done;           /* parts of the current run finished */
     _Atomic bool quit;
     int sleepers;               /* workers waiting on go (under mu) */
     void (*fn)(void *, int, int);
@@ -120,57 +128,70 @@ static inline void cpu_relax(void)
 #endif
 }
 
-typedef struct { sk_pool *p; int i; } worker_arg;
+static inline uint32_t run_of(uint64_t w) { return (uint32_t)(w >> 32); }
+
+/* Claim the next part of run `run` if one is left: its index, or -1. */
+static int claim(sk_pool *p, uint32_t run)
+{
+    uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
+    for (;;) {
+        int parts = (int)(w >> 16 & 0xffff), next = (int)(w & 0xffff);
+        if (run_of(w) != run || next >= parts) return -1;
+        if (atomic_compare_exchange_weak_explicit(&p->word, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
+            return next;
+    }
+}
+
+/* Run part i of the current run and count it; the last part wakes a sleeping caller. */
+static void run_part(sk_pool *p, int i, int n)
+{
+    p->fn(p->ctx, i, n);
+    if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->done_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
 
 static void *worker(void *arg)
 {
-    worker_arg wa = *(worker_arg *)arg;
-    sk_free(arg);
-    sk_pool *p = wa.p;
-    long seen = 0;
+    sk_pool *p = arg;
+    uint32_t seen = 0;
     for (;;) {
-        for (int i = 0; i < SPIN && atomic_load_explicit(&p->gen, memory_order_acquire) == seen &&
+        for (int i = 0; i < SPIN && run_of(atomic_load_explicit(&p->word, memory_order_acquire)) == seen &&
                         !atomic_load_explicit(&p->quit, memory_order_relaxed); i++)
             cpu_relax();
-        pthread_mutex_lock(&p->mu);
-        p->sleepers++;
-        while (atomic_load(&p->gen) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->go, &p->mu);
-        p->sleepers--;
-        if (atomic_load(&p->quit)) { pthread_mutex_unlock(&p->mu); return NULL; }
-        seen = atomic_load(&p->gen);
-        void (*fn)(void *, int, int) = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
-        fn(ctx, wa.i, p->n);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+        if (run_of(atomic_load(&p->word)) == seen) {
             pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
+            p->sleepers++;
+            while (run_of(atomic_load(&p->word)) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->go, &p->mu);
+            p->sleepers--;
             pthread_mutex_unlock(&p->mu);
         }
+        if (atomic_load(&p->quit)) return NULL;
+        uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
+        seen = run_of(w);
+        for (int i; (i = claim(p, seen)) >= 0;) run_part(p, i, (int)(w >> 16 & 0xffff));
     }
 }
 
 sk_pool *sk_pool_new(int nthreads)
 {
     if (nthreads < 1) nthreads = 1;
+    if (nthreads > 0xffff) nthreads = 0xffff;
     sk_pool *p = sk_calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = nthreads;
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->word, 0);
+    atomic_init(&p->done, 0);
     atomic_init(&p->quit, false);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     p->th = sk_calloc((size_t)nthreads, sizeof *p->th);
     if (!p->th) { sk_free(p); return NULL; }
-    for (int i = 1; i < nthreads; i++) {
-        worker_arg *wa = sk_malloc(sizeof *wa);
-        if (!wa) { p->n = i; break; }
-        wa->p = p;
-        wa->i = i;
-        if (pthread_create(&p->th[i], NULL, worker, wa) != 0) { sk_free(wa); p->n = i; break; }
-    }
+    for (int i = 1; i < nthreads; i++)
+        if (pthread_create(&p->th[i], NULL, worker, p) != 0) { p->n = i; break; }
     return p;
 }
 
@@ -179,18 +200,22 @@ int sk_pool_size(const sk_pool *p) { return p ? p->n : 1; }
 void sk_pool_run(sk_pool *p, void (*fn)(void *ctx, int i, int n), void *ctx)
 {
     if (!p || p->n == 1) { fn(ctx, 0, 1); return; }
+    const int n = p->n;
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    atomic_store(&p->pending, p->n - 1);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);   /* publishes fn, ctx */
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint32_t run = run_of(atomic_load_explicit(&p->word, memory_order_relaxed)) + 1;
+    /* part 0 is the caller's: workers claim from 1 on; publishes fn, ctx */
+    atomic_store_explicit(&p->word, (uint64_t)run << 32 | (uint64_t)n << 16 | 1, memory_order_release);
     if (p->sleepers) pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
-    fn(ctx, 0, p->n);
-    for (int i = 0; i < SPIN && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) cpu_relax();
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+    run_part(p, 0, n);
+    for (int i; (i = claim(p, run)) >= 0;) run_part(p, i, n);
+    for (int i = 0; i < SPIN && atomic_load_explicit(&p->done, memory_order_acquire) < n; i++) cpu_relax();
+    if (atomic_load_explicit(&p->done, memory_order_acquire) < n) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        while (atomic_load(&p->done) < n) pthread_cond_wait(&p->done_cv, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -205,7 +230,7 @@ void sk_pool_free(sk_pool *p)
     for (int i = 1; i < p->n; i++) pthread_join(p->th[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->go);
-    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->done_cv);
     sk_free(p->th);
     sk_free(p);
 }

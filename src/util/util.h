@@ -96,8 +96,11 @@ const sk_cpu *sk_cpu_get(void);
 int sk_default_threads(void);              /* SHRINK_THREADS or the number of cores */
 long sk_peak_rss_kb(void);
 
-/* A fork-join pool: sk_pool_run calls fn(ctx, i, n) for i in [0, n) on n
- * threads (the caller is thread 0) and returns when all are done. */
+/* A fork-join pool: sk_pool_run calls fn(ctx, i, n) once for each i in
+ * [0, n), n = sk_pool_size, in parallel on up to n threads, and returns when
+ * all are done.  The caller runs part 0 and then any part no worker has
+ * started, so i names a share of the work, not a thread, and parts must not
+ * wait for each other. */
 typedef struct sk_pool sk_pool;
 sk_pool *sk_pool_new(int nthreads);
 void sk_pool_free(sk_pool *p);

@@ -11,7 +11,9 @@
  *  3. random data: each isa against REF within 1e-6 of Σ|terms| (per
  *     channel bit-exact: the same float operations), REF against a double
  *     reference that dequantizes W and quantizes x by the same rules within
- *     1e-5; weight-only within 1e-5.
+ *     1e-5; weight-only within 1e-5.  Then the same with a bias and each
+ *     activation (the AVX-512 epilogue works in registers): per channel bit
+ *     for bit, otherwise within 1e-6 of Σ|terms| + |b| + 1.
  *  4. LINEAR through sk_shape_LINEAR/sk_kern_LINEAR with a hand-built kctx:
  *     each act, with and without bias, against the f32 LINEAR on the
  *     dequantized W: the difference must stay under the bound the
@@ -362,10 +364,11 @@ static void test_random(void)
             qw_free(&q);
         }
     }
-    /* large enough to be split across the pool: by tiles, by rows (few tiles, many rows), GEMV by tiles,
-     * weight-only chunks */
+    /* large enough to be split across the pool: by rows (many rows; few tiles), by tiles (rows for fewer
+     * than ROWS_MIN per thread), GEMV by tiles, weight-only chunks */
     static const struct { cfg c; int M, K, N; } big[] = {
         { { 8, 8, 0, 0 }, 130, 256, 300 }, { { 8, 8, 0, 0 }, 700, 520, 40 }, { { 4, 8, 32, 1 }, 600, 512, 50 },
+        { { 8, 8, 0, 0 }, 40, 772, 300 }, { { 8, 8, 32, 0 }, 50, 640, 270 },
         { { 4, 8, 64, 0 }, 1, 4096, 1030 }, { { 8, 8, 32, 0 }, 1, 2048, 1100 }, { { 8, 0, 0, 0 }, 65, 384, 400 },
         { { 8, 0, 0, 0 }, 3, 2048, 1100 }, { { 4, 0, 32, 0 }, 40, 512, 500 },
     };
@@ -403,6 +406,63 @@ static void test_random(void)
     report(&wo);
     report(&par);
     report(&rd);
+}
+
+/* Bias and activation applied by each isa's epilogue (AVX-512: in the tile
+ * while in registers) against REF's: per channel bit for bit (the same
+ * float operations in the same order), otherwise within 1e-6 of Σ|terms| +
+ * |b| + 1 (the activations' slopes are at most 1.13).  Odd shapes, both
+ * ways of splitting (units of rows, each quantized by the thread that
+ * claims it; tiles over rows quantized first), on one thread and, for the
+ * last two shapes, across the pool. */
+static void test_epilogue(void)
+{
+    static const cfg cfgs[] = { { 8, 8, 0, 0 }, { 8, 8, 32, 0 }, { 4, 8, 32, 1 }, { 4, 8, 64, 0 } };
+    static const struct { int M, N, K; } shapes[] = {
+        { 1, 1, 37 }, { 13, 17, 101 }, { 33, 48, 64 }, { 128, 100, 192 }, { 5, 33, 5 }, { 300, 70, 128 }, { 64, 300, 96 },
+        { 128, 300, 256 }, { 40, 300, 772 },
+    };
+    static const sk_act acts[] = { SK_ACT_NONE, SK_ACT_RELU, SK_ACT_GELU, SK_ACT_GELU_TANH, SK_ACT_TANH, SK_ACT_SIGMOID };
+    errstat pc = { "bias+act per channel simd vs ref", 0, 0, 0 };
+    errstat gs = { "bias+act quantized simd vs ref", 0, 0, 1e-6 };
+    sk_qisa is[3];
+    int nis = isas(is);
+    for (int ci = 0; ci < (int)(sizeof cfgs / sizeof cfgs[0]); ci++)
+        for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+            cfg c = cfgs[ci];
+            int M = shapes[si].M, N = shapes[si].N, K = shapes[si].K;
+            if (c.group) K = (K + c.group - 1) / c.group * c.group;
+            else if (c.bits == 4) K = (K + 7) / 8 * 8;
+            int group = c.group ? c.group : K, G = K / group;
+            sk_act act = acts[(ci + si) % 6];
+            bool bias = (ci + si) % 4 != 3;
+            qw q = qw_make(c.bits, c.act_bits, N, K, group, c.zeros, 0);
+            float *x = malloc((size_t)M * K * sizeof(float)), *b = malloc((size_t)N * sizeof(float)),
+                  *y0 = malloc((size_t)M * N * sizeof(float)), *y = malloc((size_t)M * N * sizeof(float)),
+                  *sx = malloc((size_t)M * G * sizeof(float));
+            int8_t *xq = malloc((size_t)M * K);
+            double *yd = malloc((size_t)M * N * sizeof(double)), *nrm = malloc((size_t)M * N * sizeof(double));
+            for (size_t i = 0; i < (size_t)M * K; i++) x[i] = nrand() * 0.05f;
+            for (int i = 0; i < N; i++) b[i] = frand();
+            quant_x(&q, M, x, xq, sx);
+            ref_double(&q, M, x, xq, sx, yd, nrm);
+            run_isa(&q, SK_QISA_REF, M, x, bias ? b : NULL, act, y0);
+            for (int s = 1; s < nis; s++) {
+                if (run_isa(&q, is[s], M, x, bias ? b : NULL, act, y) == SK_QISA_REF) continue;
+                double worst = 0;
+                for (size_t i = 0; i < (size_t)M * N; i++) {
+                    double d = fabs((double)y[i] - y0[i]) / (nrm[i] + fabs(bias ? b[i % N] : 0.0f) + 1);
+                    if (!(d <= worst)) worst = d;
+                }
+                char cn[64], nm[128];
+                snprintf(nm, sizeof nm, "%s M=%d N=%d K=%d act %d", cfg_name(&c, cn, sizeof cn), M, N, K, (int)act);
+                note(c.bits == 8 && G == 1 ? &pc : &gs, worst, nm);
+            }
+            free(x); free(b); free(y0); free(y); free(sx); free(xq); free(yd); free(nrm);
+            qw_free(&q);
+        }
+    report(&pc);
+    report(&gs);
 }
 
 /* ================= 4. through LINEAR ================= */
@@ -833,6 +893,7 @@ int main(int argc, char **argv)
     test_quant();
     test_exact();
     test_random();
+    test_epilogue();
     test_linear();
     test_errors();
 #if defined(__SANITIZE_ADDRESS__)

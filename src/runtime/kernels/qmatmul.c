@@ -11,10 +11,15 @@
  * column for vpdpbusd (and two ymm for the AVX2 kernels).  Scales (and the
  * zero points, and for W8A8 on VNNI the column sums) are stored per tile as
  * [group][32 columns].  Per run: x is quantized to int8 (per row for W8A8,
- * per block of `group` for int4) into the scratch, then each thread takes a
- * range of tiles (or of rows when there are few tiles) and runs a register
- * tile of MR rows × 32 columns over K, with one float multiply per block and
- * the bias + activation epilogue while the tile is hot.
+ * per block of `group` for int4) into the scratch, and a register tile of
+ * MR rows × 32 columns runs over K, with one float multiply per block; the
+ * bias is added in registers (AVX-512) and the activation runs on the tile
+ * while it is in L1.  With many rows (ROWS_MIN) threads claim units of rows,
+ * quantizing each unit themselves; otherwise they take ranges of tiles of x
+ * quantized beforehand.  W8A8 on AVX-512 stores x in passes, the rows one
+ * register tile takes, interleaved by 16 bytes (x_pass), so that a k-step's
+ * broadcasts come from one pointer, and each pass over a tile prefetches a
+ * share of the thread's next tile.
  *
  * vpdpbusd multiplies unsigned by signed bytes: int4 weights (0..15) are the
  * unsigned side as they are; for W8A8 the activations are stored as q + 128
@@ -28,10 +33,12 @@
  */
 #include <math.h>
 #include <string.h>
+#include <stdatomic.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 #include "runtime/kernels/qmatmul.h"
+#include "runtime/kernels/vmath.h"
 
 #define TILE 32                /* output columns per tile (two panels of 16) */
 #define WO_NB 128              /* weight-only: rows of W dequantized per chunk */
@@ -42,7 +49,21 @@
  * matrix in about 10 µs and reaches near the DRAM bandwidth alone. */
 #define PAR_MIN_BYTES (2 << 20)
 #define PAR_MIN_MACS (8 << 20)
+/* From ROWS_MIN rows per thread, threads split the rows rather than the
+ * tiles: the rows are cut into UNITS units per thread (of at least 16 rows),
+ * which threads claim in turn; the claimer quantizes the unit's rows and
+ * multiplies them by every tile, all in one pool run (one synchronisation
+ * instead of two).  When other processes hold the cores, a thread held back
+ * leaves its units to the others instead of holding up the run.  bert-base
+ * at 128 tokens on 2 threads: 6 units of 21-22 rows, each two passes of
+ * 10-11 rows over every tile.  Measured on the 2-core VM under load 8
+ * (bert-base W8A8, the whole model, 9 alternating rounds, median ratio to
+ * the kernel before): 0.73 with units, 0.89 with the tiles split between
+ * the threads and x quantized in a pool run of its own. */
+#define ROWS_MIN 32
+#define UNITS 3
 #define UNROLL _Pragma("GCC unroll 16")
+#define XS(kp) (((size_t)(kp) + 15) & ~(size_t)15)   /* row length of x in passes (x_pass) */
 
 struct sk_qpack {
     sk_qweight w;              /* the IR's arrays (borrowed) */
@@ -354,11 +375,14 @@ typedef struct {
     const float *bias;         /* [N] or NULL */
     sk_act act;
     float *y;                  /* [M, N] */
-    uint8_t *xq;               /* [M, kp] quantized x (W8A8 on AVX-512: q + 128) */
+    uint8_t *xq;               /* [M, kp] quantized x; W8A8 on AVX-512: q + 128, [M, XS(kp)] in passes (x_pass) */
+    uint8_t *rowbuf;           /* W8A8 on AVX-512: [threads][XS(kp)], a row before it goes into its pass */
     float *sx;                 /* [M, G] (W8A8: [M]) */
     int32_t *bsum;             /* [M, G] Σ q per block (int4) */
     float *wbuf;               /* weight-only: [threads][WO_NB][K] */
-    bool by_rows;              /* threads split rows, not tiles */
+    int units;                 /* > 0: threads split rows: units of rows claimed in turn, each quantized by
+                                  the thread that claims it; 0: threads split tiles */
+    _Atomic int next;          /* the next unit to claim */
 } qjob;
 
 size_t sk_qpack_scratch(const sk_qweight *w, sk_qisa isa, int64_t M, int nthreads)
@@ -375,9 +399,13 @@ size_t sk_qpack_scratch(const sk_qweight *w, sk_qisa isa, int64_t M, int nthread
         return off;
     }
     int gx = w->bits == 8 ? 1 : G;
-    if (!sk_mul_size((size_t)M, (size_t)kp, &n) || !carve(&off, n, &at) ||
+    bool passes = w->bits == 8 && isa == SK_QISA_AVX512;
+    size_t xs = passes ? XS(kp) : (size_t)kp;
+    if (!sk_mul_size((size_t)M, xs, &n) || !carve(&off, n, &at) ||
         !sk_mul_size((size_t)M * sizeof(float), (size_t)gx, &n) || !carve(&off, n, &at) ||
         (w->bits == 4 && !carve(&off, n, &at)))
+        return SIZE_MAX;
+    if (passes && (!sk_mul_size(xs, (size_t)(nthreads > 0 ? nthreads : 1), &n) || !carve(&off, n, &at)))
         return SIZE_MAX;
     return off;
 }
@@ -394,27 +422,59 @@ static void epilogue(const qjob *j, int i0, int i1, int c0, int c1)
 
 typedef void (*quant_fn)(const float *, int, uint8_t, uint8_t *, float *, int32_t *);
 
-static void quant_part(void *ctx, int ti, int tn)
+/* The rows of x that one register tile takes (W8A8 on AVX-512: up to 12 per
+ * channel, 6 per block), for the product over rows R0..R1 that it is part
+ * of: *i0 and *mr of the pass holding row r.  Passes are as even as can be
+ * (128 rows: 11 and 12, not ten of 12 and one of 8).  A pass is stored from
+ * byte i0·XS(kp) as [XS(kp)/16][mr][16 bytes]: the broadcasts of one k-step
+ * read mr words 16 bytes apart from one pointer (no row pointers to keep in
+ * registers), and a row goes into its pass in copies of 16 bytes. */
+static int pass_rows(const sk_qpack *p) { return p->G > 1 ? 6 : 12; }
+
+static void x_pass(const sk_qpack *p, int R0, int R1, int r, int *i0, int *mr)
 {
-    const qjob *j = ctx;
+    int n = R1 - R0, MR = pass_rows(p), np = (n + MR - 1) / MR;
+    int b = (int)((int64_t)(r - R0) * np / n);   /* a guess within one pass */
+    while (b > 0 && R0 + (int)((int64_t)n * b / np) > r) b--;
+    while (R0 + (int)((int64_t)n * (b + 1) / np) <= r) b++;
+    *i0 = R0 + (int)((int64_t)n * b / np);
+    *mr = R0 + (int)((int64_t)n * (b + 1) / np) - *i0;
+}
+
+/* Rows r0..r1 of x quantized into the scratch, for the product over rows
+ * R0..R1 (which fixes the passes); part: this thread's row buffer. */
+static void quant_rows(const qjob *j, int r0, int r1, int R0, int R1, int part)
+{
     const sk_qpack *p = j->p;
     quant_fn qf = p->isa == SK_QISA_AVX512 ? sk_q8_quant_avx512 : p->isa == SK_QISA_AVX2 ? sk_q8_quant_avx2
                                                                                             : sk_q8_quant_ref;
     const int K = p->w.K, kp = p->kp, G = p->G, group = p->w.group;
-    int r0 = (int)((int64_t)j->M * ti / tn), r1 = (int)((int64_t)j->M * (ti + 1) / tn);
     for (int r = r0; r < r1; r++) {
         const float *xr = j->x + (size_t)r * K;
         uint8_t *q = j->xq + (size_t)r * kp;
-        if (p->w.bits == 8) {
-            uint8_t flip = p->pcs ? 0x80 : 0;
-            qf(xr, K, flip, q, &j->sx[r], NULL);
-            memset(q + K, flip, (size_t)(kp - K));
+        if (p->w.bits == 8 && p->pcs) {
+            int i0, mr;
+            size_t xs = XS(kp);
+            x_pass(p, R0, R1, r, &i0, &mr);
+            uint8_t *buf = j->rowbuf + (size_t)part * xs, *dst = j->xq + i0 * xs + (size_t)(r - i0) * 16;
+            qf(xr, K, 0x80, buf, &j->sx[r], NULL);
+            memset(buf + K, 0x80, xs - (size_t)K);
+            for (size_t c = 0; c < xs; c += 16) memcpy(dst + c * (size_t)mr, buf + c, 16);
+        } else if (p->w.bits == 8) {
+            qf(xr, K, 0, q, &j->sx[r], NULL);
+            memset(q + K, 0, (size_t)(kp - K));
         } else {
             for (int g = 0; g < G; g++)
                 qf(xr + (size_t)g * group, group, 0, q + (size_t)g * group, &j->sx[(size_t)r * G + g],
                    &j->bsum[(size_t)r * G + g]);
         }
     }
+}
+
+static void quant_part(void *ctx, int ti, int tn)
+{
+    const qjob *j = ctx;
+    quant_rows(j, (int)((int64_t)j->M * ti / tn), (int)((int64_t)j->M * (ti + 1) / tn), 0, j->M, ti);
 }
 
 /* ================= AVX-512 VNNI ================= */
@@ -466,13 +526,57 @@ AVX512 INLINE __m512i dpbusd(__m512i acc, __m512i u, __m512i s)
 
 static inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
-/* W8A8 register tile: rows i0..i0+mr of tile t.  acc[r][p] holds Σ (x+128)·w
- * over one block for panel p; the block's column sums take the 128 back out. */
-AVX512 INLINE void q8_tile_avx512(const qjob *j, int t, int i0, const int mr, const bool grouped)
+/* The activation over a stored tile's rows (still in L1), one vector at a time. */
+AVX512 static void act_tile_avx512(float *y, int ldy, int mr, __mmask16 m0, __mmask16 m1, sk_act act)
+{
+    for (int r = 0; r < mr; r++) {
+        float *yr = y + (size_t)r * ldy;
+        _mm512_mask_storeu_ps(yr, m0, sk_act512(_mm512_maskz_loadu_ps(m0, yr), act));
+        _mm512_mask_storeu_ps(yr + 16, m1, sk_act512(_mm512_maskz_loadu_ps(m1, yr + 16), act));
+    }
+}
+
+/* Rows i0..i0+mr, columns c0..c0+nv (≤ 32) of y from f: f·sx[row] (when sx), + bias in
+ * registers, stored; then the activation.  The same operations in the same order as
+ * the store + epilogue() of the other paths. */
+AVX512 INLINE void put_tile_avx512(const qjob *j, int i0, const int mr, int c0, int nv, __m512 f[][2], const float *sx)
+{
+    const int N = j->p->w.N;
+    __mmask16 m0 = lanes(nv), m1 = lanes(nv - 16);
+    __m512 b0 = _mm512_setzero_ps(), b1 = b0;
+    if (j->bias) {
+        b0 = _mm512_maskz_loadu_ps(m0, j->bias + c0);
+        b1 = _mm512_maskz_loadu_ps(m1, j->bias + c0 + 16);
+    }
+    UNROLL for (int r = 0; r < mr; r++) {
+        float *yr = j->y + (size_t)(i0 + r) * N + c0;
+        __m512 v0 = f[r][0], v1 = f[r][1];
+        if (sx) {
+            __m512 sv = _mm512_set1_ps(sx[i0 + r]);
+            v0 = _mm512_mul_ps(v0, sv);
+            v1 = _mm512_mul_ps(v1, sv);
+        }
+        if (j->bias) {
+            v0 = _mm512_add_ps(v0, b0);
+            v1 = _mm512_add_ps(v1, b1);
+        }
+        _mm512_mask_storeu_ps(yr, m0, v0);
+        _mm512_mask_storeu_ps(yr + 16, m1, v1);
+    }
+    if (j->act != SK_ACT_NONE) act_tile_avx512(j->y + (size_t)i0 * N + c0, N, mr, m0, m1, j->act);
+}
+
+/* W8A8 register tile: rows i0..i0+mr of tile t, one pass of x (x_pass).
+ * acc[r][p] holds Σ (x+128)·w over one block for panel p; the block's
+ * column sums take the 128 back out.
+ * The first npf k-steps also prefetch one line each from pf (the thread's
+ * next tile), so that its first pass does not wait for memory. */
+AVX512 INLINE void q8_tile_avx512(const qjob *j, int t, int i0, const int mr, const bool grouped, const uint8_t *pf,
+                                  int npf)
 {
     const sk_qpack *p = j->p;
     const int G = p->G, gk = p->gk, kp = p->kp, N = p->w.N;
-    const uint8_t *wt = p->pw + (size_t)t * kp * TILE, *xr = j->xq + (size_t)i0 * kp;
+    const uint8_t *wt = p->pw + (size_t)t * kp * TILE, *xr = j->xq + (size_t)i0 * XS(kp);
     const float *swt = p->psw + (size_t)t * G * TILE;
     const int32_t *cst = p->pcs + (size_t)t * G * TILE;
     __m512i acc[12][2];
@@ -480,11 +584,15 @@ AVX512 INLINE void q8_tile_avx512(const qjob *j, int t, int i0, const int mr, co
     if (grouped) UNROLL for (int r = 0; r < mr; r++) f[r][0] = f[r][1] = _mm512_setzero_ps();
     for (int g = 0; g < (grouped ? G : 1); g++) {
         UNROLL for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-        const uint8_t *wg = wt + (size_t)g * gk * TILE, *xg = xr + (size_t)g * gk;
+        const uint8_t *wg = wt + (size_t)g * gk * TILE;
+        int kpf = 4 * npf - g * gk;   /* k-steps of this block that prefetch */
         for (int k = 0; k < gk; k += 4) {
+            if (k < kpf) _mm_prefetch((const char *)pf + ((size_t)g * gk + k) * 16, _MM_HINT_T0);
             __m512i b0 = _mm512_loadu_si512(wg + (size_t)k * TILE), b1 = _mm512_loadu_si512(wg + (size_t)k * TILE + 64);
+            size_t kk = (size_t)g * gk + (size_t)k;
+            const uint8_t *xk = xr + (kk & ~(size_t)15) * mr + (kk & 15);
             UNROLL for (int r = 0; r < mr; r++) {
-                __m512i a = _mm512_set1_epi32(load32(xg + (size_t)r * kp + k));
+                __m512i a = _mm512_set1_epi32(load32(xk + r * 16));
                 acc[r][0] = dpbusd(acc[r][0], a, b0);
                 acc[r][1] = dpbusd(acc[r][1], a, b1);
             }
@@ -498,48 +606,53 @@ AVX512 INLINE void q8_tile_avx512(const qjob *j, int t, int i0, const int mr, co
             f[r][1] = grouped ? _mm512_fmadd_ps(d1, s1, f[r][1]) : _mm512_mul_ps(d1, s1);
         }
     }
-    int c0 = t * TILE, nv = N - c0 < TILE ? N - c0 : TILE;
-    __mmask16 m0 = lanes(nv), m1 = lanes(nv - 16);
-    UNROLL for (int r = 0; r < mr; r++) {
-        float *yr = j->y + (size_t)(i0 + r) * N + c0;
-        __m512 sv = _mm512_set1_ps(j->sx[i0 + r]);
-        _mm512_mask_storeu_ps(yr, m0, _mm512_mul_ps(f[r][0], sv));
-        _mm512_mask_storeu_ps(yr + 16, m1, _mm512_mul_ps(f[r][1], sv));
-    }
-    epilogue(j, i0, i0 + mr, c0, c0 + nv);
+    int c0 = t * TILE;
+    put_tile_avx512(j, i0, mr, c0, N - c0 < TILE ? N - c0 : TILE, f, j->sx);
 }
 
-/* per channel 12 rows (24 accumulators); per block 6 (12 + 12 float) */
-AVX512 static void q8_rows_avx512(const qjob *j, int t, int r0, int r1)
+/* Rows r0..r1 of tile t in passes of up to 12 rows per channel (24
+ * accumulators), 6 per block (12 + 12 float), the passes as even as can be
+ * (128 rows: 11 and 12, not ten of 12 and one of 8).  The passes together
+ * prefetch the next tile (nt: none). */
+AVX512 static void q8_rows_avx512(const qjob *j, int t, int r0, int r1, int nt)
 {
-    if (j->p->G == 1) {
-        for (int i = r0; i < r1; i += 12) {
-            switch (r1 - i < 12 ? r1 - i : 12) {
-            case 12: q8_tile_avx512(j, t, i, 12, false); break;
-            case 11: q8_tile_avx512(j, t, i, 11, false); break;
-            case 10: q8_tile_avx512(j, t, i, 10, false); break;
-            case 9: q8_tile_avx512(j, t, i, 9, false); break;
-            case 8: q8_tile_avx512(j, t, i, 8, false); break;
-            case 7: q8_tile_avx512(j, t, i, 7, false); break;
-            case 6: q8_tile_avx512(j, t, i, 6, false); break;
-            case 5: q8_tile_avx512(j, t, i, 5, false); break;
-            case 4: q8_tile_avx512(j, t, i, 4, false); break;
-            case 3: q8_tile_avx512(j, t, i, 3, false); break;
-            case 2: q8_tile_avx512(j, t, i, 2, false); break;
-            default: q8_tile_avx512(j, t, i, 1, false); break;
+    const sk_qpack *p = j->p;
+    const bool grouped = p->G > 1;
+    const int MR = pass_rows(p), n = r1 - r0, np = (n + MR - 1) / MR;
+    const int steps = p->kp / 4;   /* lines of a tile: 2 per k-step */
+    const uint8_t *pf = p->pw + (size_t)nt * p->kp * TILE;
+    for (int b = 0, i = r0; b < np; b++) {
+        int mr = (int)((int64_t)n * (b + 1) / np - (int64_t)n * b / np);
+        int l0 = (int)((int64_t)2 * steps * b / np), l1 = (int)((int64_t)2 * steps * (b + 1) / np);
+        const uint8_t *pb = pf + (size_t)l0 * 64;
+        int npf = nt >= 0 && nt < p->nt ? l1 - l0 : 0;
+        if (npf > steps) npf = steps;   /* one pass: the rest to the hardware */
+        if (grouped) {
+            switch (mr) {
+            case 6: q8_tile_avx512(j, t, i, 6, true, pb, npf); break;
+            case 5: q8_tile_avx512(j, t, i, 5, true, pb, npf); break;
+            case 4: q8_tile_avx512(j, t, i, 4, true, pb, npf); break;
+            case 3: q8_tile_avx512(j, t, i, 3, true, pb, npf); break;
+            case 2: q8_tile_avx512(j, t, i, 2, true, pb, npf); break;
+            default: q8_tile_avx512(j, t, i, 1, true, pb, npf); break;
+            }
+        } else {
+            switch (mr) {
+            case 12: q8_tile_avx512(j, t, i, 12, false, pb, npf); break;
+            case 11: q8_tile_avx512(j, t, i, 11, false, pb, npf); break;
+            case 10: q8_tile_avx512(j, t, i, 10, false, pb, npf); break;
+            case 9: q8_tile_avx512(j, t, i, 9, false, pb, npf); break;
+            case 8: q8_tile_avx512(j, t, i, 8, false, pb, npf); break;
+            case 7: q8_tile_avx512(j, t, i, 7, false, pb, npf); break;
+            case 6: q8_tile_avx512(j, t, i, 6, false, pb, npf); break;
+            case 5: q8_tile_avx512(j, t, i, 5, false, pb, npf); break;
+            case 4: q8_tile_avx512(j, t, i, 4, false, pb, npf); break;
+            case 3: q8_tile_avx512(j, t, i, 3, false, pb, npf); break;
+            case 2: q8_tile_avx512(j, t, i, 2, false, pb, npf); break;
+            default: q8_tile_avx512(j, t, i, 1, false, pb, npf); break;
             }
         }
-        return;
-    }
-    for (int i = r0; i < r1; i += 6) {
-        switch (r1 - i < 6 ? r1 - i : 6) {
-        case 6: q8_tile_avx512(j, t, i, 6, true); break;
-        case 5: q8_tile_avx512(j, t, i, 5, true); break;
-        case 4: q8_tile_avx512(j, t, i, 4, true); break;
-        case 3: q8_tile_avx512(j, t, i, 3, true); break;
-        case 2: q8_tile_avx512(j, t, i, 2, true); break;
-        default: q8_tile_avx512(j, t, i, 1, true); break;
-        }
+        i += mr;
     }
 }
 
@@ -598,14 +711,8 @@ AVX512 INLINE void q4_tile_avx512(const qjob *j, int t, int i0, const int mr)
             f[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), e1, f[r][1]);
         }
     }
-    int c0 = t * TILE, nv = N - c0 < TILE ? N - c0 : TILE;
-    __mmask16 m0 = lanes(nv), m1 = lanes(nv - 16);
-    UNROLL for (int r = 0; r < mr; r++) {
-        float *yr = j->y + (size_t)(i0 + r) * N + c0;
-        _mm512_mask_storeu_ps(yr, m0, f[r][0]);
-        _mm512_mask_storeu_ps(yr + 16, m1, f[r][1]);
-    }
-    epilogue(j, i0, i0 + mr, c0, c0 + nv);
+    int c0 = t * TILE;
+    put_tile_avx512(j, i0, mr, c0, N - c0 < TILE ? N - c0 : TILE, f, NULL);
 }
 
 AVX512 static void q4_rows_avx512(const qjob *j, int t, int r0, int r1)
@@ -941,10 +1048,32 @@ void sk_q8_quant_avx2(const float *x, int n, uint8_t flip, uint8_t *q, float *sc
 #endif
 
 /* ================= parallel parts ================= */
-/* Threads take contiguous tile ranges (or row ranges of all tiles). */
+/* Tiles t0..t1 of rows r0..r1 on the pack's SIMD kernels. */
+static void run_tiles(const qjob *j, int t0, int t1, int r0, int r1)
+{
+#if defined(__x86_64__)
+    const sk_qpack *p = j->p;
+    for (int t = t0; t < t1 && r0 < r1; t++) {
+        if (p->isa == SK_QISA_AVX512) {
+            if (p->w.bits == 8) q8_rows_avx512(j, t, r0, r1, t + 1 < t1 ? t + 1 : -1);
+            else q4_rows_avx512(j, t, r0, r1);
+        } else {
+            if (p->w.bits == 8) q8_rows_avx2(j, t, r0, r1);
+            else q4_rows_avx2(j, t, r0, r1);
+        }
+    }
+#else
+    (void)j; (void)t0; (void)t1; (void)r0; (void)r1;
+    SK_ASSERT(!"SIMD pack on a non-x86 build");
+#endif
+}
+
+/* Threads claim units of rows in turn (quantize them, then every tile), so
+ * that a thread the system holds back leaves its share to the others; or
+ * take contiguous tile ranges of rows quantized beforehand; REF: columns. */
 static void gemm_part(void *ctx, int ti, int tn)
 {
-    const qjob *j = ctx;
+    qjob *j = ctx;
     const sk_qpack *p = j->p;
     const int N = p->w.N, M = j->M;
     if (p->isa == SK_QISA_REF) {
@@ -955,28 +1084,15 @@ static void gemm_part(void *ctx, int ti, int tn)
         epilogue(j, 0, M, c0, c1);
         return;
     }
-    int t0 = 0, t1 = p->nt, r0 = 0, r1 = M;
-    if (j->by_rows) {
-        r0 = (int)((int64_t)M * ti / tn);
-        r1 = (int)((int64_t)M * (ti + 1) / tn);
-    } else {
-        t0 = (int)((int64_t)p->nt * ti / tn);
-        t1 = (int)((int64_t)p->nt * (ti + 1) / tn);
-    }
-#if defined(__x86_64__)
-    for (int t = t0; t < t1 && r0 < r1; t++) {
-        if (p->isa == SK_QISA_AVX512) {
-            if (p->w.bits == 8) q8_rows_avx512(j, t, r0, r1);
-            else q4_rows_avx512(j, t, r0, r1);
-        } else {
-            if (p->w.bits == 8) q8_rows_avx2(j, t, r0, r1);
-            else q4_rows_avx2(j, t, r0, r1);
+    if (j->units) {
+        for (int u; (u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->units;) {
+            int r0 = (int)((int64_t)M * u / j->units), r1 = (int)((int64_t)M * (u + 1) / j->units);
+            quant_rows(j, r0, r1, r0, r1, ti);
+            run_tiles(j, 0, p->nt, r0, r1);
         }
+        return;
     }
-#else
-    (void)t0; (void)t1; (void)r0; (void)r1;
-    SK_ASSERT(!"SIMD pack on a non-x86 build");
-#endif
+    run_tiles(j, (int)((int64_t)p->nt * ti / tn), (int)((int64_t)p->nt * (ti + 1) / tn), 0, M);
 }
 
 /* weight-only: dequantize rows c0..c0+nb of W into buf [nb][K] */
@@ -1064,7 +1180,7 @@ void sk_qpack_run(const sk_qpack *p, sk_pool *pool, int64_t M, const float *x, c
         return;
     }
     int gx = p->w.bits == 8 ? 1 : p->G;
-    carve(&off, (size_t)M * p->kp, &at);
+    carve(&off, (size_t)M * (p->pcs ? XS(p->kp) : (size_t)p->kp), &at);
     j.xq = base + at;
     carve(&off, (size_t)M * gx * sizeof(float), &at);
     j.sx = (float *)(base + at);
@@ -1072,10 +1188,19 @@ void sk_qpack_run(const sk_qpack *p, sk_pool *pool, int64_t M, const float *x, c
         carve(&off, (size_t)M * gx * sizeof(float), &at);
         j.bsum = (int32_t *)(base + at);
     }
+    if (p->pcs) {
+        carve(&off, (size_t)nthreads * XS(p->kp), &at);
+        j.rowbuf = base + at;
+    }
+    if (p->isa != SK_QISA_REF && M >= 16 * nthreads && (p->nt < 4 * nthreads || M >= ROWS_MIN * nthreads)) {
+        j.units = nthreads == 1 ? 1 : (int)(M / 16 < UNITS * nthreads ? M / 16 : UNITS * nthreads);
+        atomic_init(&j.next, 0);
+        run_par(pool, gemm_part, &j);
+        return;
+    }
     /* quantizing a few rows costs less than waking the pool */
     if (M * p->w.K >= (1 << 16)) run_par(pool, quant_part, &j);
     else quant_part(&j, 0, 1);
-    j.by_rows = p->nt < 4 * nthreads && M >= 16 * nthreads;
     run_par(pool, gemm_part, &j);
 }
 
