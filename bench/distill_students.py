@@ -2,7 +2,8 @@
 """distill_students.py — acceptance table for the small students of `shrink distill` on bert-fortunes.
 
 For each student (a bag-of-embeddings MLP, a GRU, and the 2-layer BERT that
-copies teacher layers 0 and 2; a 1-D CNN with --only cnn) and each seed:
+copies teacher layers 0 and 2; a 1-D CNN with --only cnn; bert2-lr5e-4 is
+that 2-layer BERT at the teacher's lr 5e-4) and each seed:
   label-only   --alpha-kd 0 --alpha-ce 1 on the labelled training split
   KD           --alpha-kd A --alpha-ce 1-A (temperature T) on the same data,
                same init (same seed), same epochs, batch and lr
@@ -14,10 +15,12 @@ Test accuracy of every student by `shrink eval` on samples/data/fortunes-test.js
 (one example at a time, truncated at the tokenizer's 64 tokens: the zoo's
 protocol), next to the teacher's.  Data: bench/export_fortunes_train.py --pool.
 Results are kept in build/distill/students.json; a run already there is not
-repeated (--fresh runs everything again).
+repeated (--fresh runs everything again).  --teacher DIR distils from another
+bert-fortunes-shaped teacher (e.g. bench/pretrain_bert_fortunes.py's); its runs
+are kept apart, in build/distill/<DIR's name>/.
 
 Usage: .venv/bin/python bench/distill_students.py [--seeds 1,2,3] [--pool-seeds 1] [--only mlp,gru,bert2]
-                                                 [--alpha-att X]
+                                                 [--alpha-att X] [--teacher DIR]
 """
 import argparse
 import json
@@ -41,6 +44,7 @@ STUDENTS = {
     "gru": ("rnn=gru", "3e-3", 10, 32),
     "cnn": ("cnn", "3e-3", 10, 32),
     "bert2": ("layers=2", "1e-4", 5, 16),
+    "bert2-lr5e-4": ("layers=2", "5e-4", 5, 16),
 }
 
 
@@ -63,15 +67,15 @@ def params(shrink, model):
         return None
 
 
-def run(shrink, a, name, mode, seed):
+def run(shrink, a, out_dir, name, mode, seed):
     spec, lr, epochs, batch = STUDENTS[name]
     akd = "0" if mode == "label-only" else a.alpha_kd
     ace = "1" if mode == "label-only" else str(1 - float(a.alpha_kd))
     data = DATA / ("fortunes-train-pool.jsonl" if mode == "KD + pool" else "fortunes-train.jsonl")
-    out = OUT / f"{name}-{mode.replace(' ', '').replace('+', '-')}-s{seed}.skm"
+    out = out_dir / f"{name}-{mode.replace(' ', '').replace('+', '-')}-s{seed}.skm"
     att = ["--alpha-att", a.alpha_att] if mode == "KD + att" else []
     t0 = time.time()
-    r = sh([shrink, "distill", "--teacher", TEACHER, "--student", spec, "--data", data, "--epochs", epochs,
+    r = sh([shrink, "distill", "--teacher", a.teacher, "--student", spec, "--data", data, "--epochs", epochs,
             "--batch", batch, "--lr", lr, "--seed", seed, "--alpha-kd", akd, "--alpha-ce", ace,
             "--temperature", a.temperature, "--threads", "2", "--quiet", "--force", "-o", out] + att)
     steps = int(re.search(r": (\d+) steps", r.stdout).group(1))
@@ -101,14 +105,16 @@ def main():
     ap.add_argument("--temperature", default="2")
     ap.add_argument("--alpha-att", default="0", help="> 0: also a KD + att row for the transformer student")
     ap.add_argument("--fresh", action="store_true")
+    ap.add_argument("--teacher", default=str(TEACHER), help="teacher model (default: the zoo's bert-fortunes)")
     a = ap.parse_args()
     for f in ("fortunes-train.jsonl", "fortunes-pool.jsonl"):
         if not (DATA / f).exists():
             sys.exit(f"missing {DATA / f}: run .venv/bin/python bench/export_fortunes_train.py --pool")
     pool = DATA / "fortunes-train-pool.jsonl"
     pool.write_text((DATA / "fortunes-train.jsonl").read_text() + (DATA / "fortunes-pool.jsonl").read_text())
-    OUT.mkdir(parents=True, exist_ok=True)
-    store = OUT / "students.json"
+    out_dir = OUT if Path(a.teacher).resolve() == TEACHER else OUT / Path(a.teacher).name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = out_dir / "students.json"
     done = [] if a.fresh or not store.exists() else json.loads(store.read_text())
     modes = ("label-only", "KD", "KD + pool", "KD + att")
     for name in a.only.split(","):
@@ -120,14 +126,14 @@ def main():
                     continue
                 sys.stderr.write(f"{name} {mode} seed {seed} ...\n")
                 load = os.getloadavg()[0]
-                done.append({**run(a.shrink, a, name, mode, int(seed)), "load_at_start": load})
+                done.append({**run(a.shrink, a, out_dir, name, mode, int(seed)), "load_at_start": load})
                 store.write_text(json.dumps(done, indent=1) + "\n")
-    teacher = accuracy(a.shrink, TEACHER)
-    print(f"bert-fortunes test accuracy ({TEST.name}, 273 examples, shrink eval); teacher {teacher:.4f}")
+    teacher = accuracy(a.shrink, a.teacher)
+    print(f"teacher {a.teacher}: test accuracy ({TEST.name}, 273 examples, shrink eval) {teacher:.4f}")
     print(f"KD: alpha_kd {a.alpha_kd}, alpha_ce {1 - float(a.alpha_kd):g}, T {a.temperature}"
           f"{f', alpha_att {a.alpha_att}' if float(a.alpha_att) > 0 else ''}\n")
-    print("| student | params | training | data | epochs | steps | test accuracy (mean ± sd) | per seed |")
-    print("| --- | ---: | --- | --- | ---: | ---: | --- | --- |")
+    print("| student | lr | params | training | data | epochs | steps | test accuracy (mean ± sd) | per seed |")
+    print("| --- | ---: | ---: | --- | --- | ---: | ---: | --- | --- |")
     for name in a.only.split(","):
         for mode in modes:
             rows = [d for d in done if same(d, name, mode, a)]
@@ -136,7 +142,7 @@ def main():
             acc = [d["test_accuracy"] for d in rows]
             sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
             per = ", ".join(f"s{d['seed']} {d['test_accuracy']:.4f}" for d in rows)
-            print(f"| {rows[0]['spec']} | {rows[0]['params'] or '?'} | {mode} | {rows[0]['data']} | {rows[0]['epochs']} "
+            print(f"| {rows[0]['spec']} | {rows[0]['lr']:g} | {rows[0]['params'] or '?'} | {mode} | {rows[0]['data']} | {rows[0]['epochs']} "
                   f"| {rows[0]['steps']} | {statistics.mean(acc):.4f} ± {sd:.4f} (n={len(acc)}) | {per} |")
 
 

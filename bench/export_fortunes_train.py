@@ -29,17 +29,22 @@ def load_build():
     return mod
 
 
+def checked_splits(b):
+    """b.make_splits(), after checking that it still gives the committed test split."""
+    splits = b.make_splits()
+    test = [json.loads(l) for l in open(REPO / "samples" / "data" / "fortunes-test.jsonl")]
+    if [(r["text"], r["label"]) for r in test] != [(t, y) for t, y in splits["clf_test"]]:
+        sys.exit("make_splits() no longer reproduces samples/data/fortunes-test.jsonl")
+    return splits
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(REPO / "build" / "data" / "fortunes-train.jsonl"))
     ap.add_argument("--pool", action="store_true", help="also write fortunes-pool.jsonl and fortunes-lm-train.txt")
     a = ap.parse_args()
     b = load_build()
-    splits = b.make_splits()
-    # sanity: the committed test split must be the one make_splits gives
-    test = [json.loads(l) for l in open(REPO / "samples" / "data" / "fortunes-test.jsonl")]
-    if [(r["text"], r["label"]) for r in test] != [(t, y) for t, y in splits["clf_test"]]:
-        sys.exit("export: make_splits() no longer reproduces samples/data/fortunes-test.jsonl")
+    splits = checked_splits(b)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w") as f:

@@ -376,6 +376,40 @@ def bert_accuracy_batched(model, encoded, labels, batch=64):
     return correct / len(encoded)
 
 
+def finetune_bert_classifier(model, splits, encode, epochs, lr, seed, t0):
+    """Train model on splits["clf_train"] (batches of BERT_BATCH, AdamW with
+    10% warm-up then linear decay, clip 1.0); after each epoch measure the
+    validation accuracy; leave model at the best epoch and return that epoch.
+    encode: list of texts -> list of id lists (truncated to BERT_MAX_LEN)."""
+    train_ids = encode([t for t, _ in splits["clf_train"]])
+    train_y = [y for _, y in splits["clf_train"]]
+    val_ids = encode([t for t, _ in splits["clf_val"]])
+    val_y = [y for _, y in splits["clf_val"]]
+    gen = torch.Generator().manual_seed(seed)
+    total = epochs * math.ceil(len(train_ids) / BERT_BATCH)
+    opt, sched = make_optimizer(model, lr, total, total // 10)
+    best_acc, best_state, best_epoch = -1.0, None, -1
+    for epoch in range(epochs):
+        model.train()
+        loss_sum = 0.0
+        for idx in bucketed_batches([len(x) for x in train_ids], BERT_BATCH, gen):
+            ids, mask = pad_batch([train_ids[j] for j in idx], 0)
+            y = torch.tensor([train_y[j] for j in idx])
+            loss = model(input_ids=ids, attention_mask=mask, labels=y).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step(); sched.step(); opt.zero_grad()
+            loss_sum += loss.item() * len(idx)
+        val_acc = bert_accuracy_batched(model, val_ids, val_y)
+        log(f"  epoch {epoch:2d} loss {loss_sum / len(train_ids):.3f} "
+            f"val acc {val_acc:.3f} ({time.time() - t0:.0f}s)")
+        if val_acc > best_acc:
+            best_acc, best_epoch = val_acc, epoch
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return best_epoch
+
+
 def train_bert_fortunes(splits):
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
     out = ZOO / "bert-fortunes"
@@ -410,32 +444,7 @@ def train_bert_fortunes(splits):
     # 2. Train from scratch on the labelled entries; keep the epoch with the
     #    best validation accuracy.
     model = BertForSequenceClassification(config)
-    train_ids = encode([t for t, _ in splits["clf_train"]])
-    train_y = [y for _, y in splits["clf_train"]]
-    val_ids = encode([t for t, _ in splits["clf_val"]])
-    val_y = [y for _, y in splits["clf_val"]]
-    gen = torch.Generator().manual_seed(SEED)
-    total = BERT_EPOCHS * math.ceil(len(train_ids) / BERT_BATCH)
-    opt, sched = make_optimizer(model, BERT_LR, total, total // 10)
-    best_acc, best_state, best_epoch = -1.0, None, -1
-    for epoch in range(BERT_EPOCHS):
-        model.train()
-        loss_sum = 0.0
-        for idx in bucketed_batches([len(x) for x in train_ids], BERT_BATCH, gen):
-            ids, mask = pad_batch([train_ids[j] for j in idx], 0)
-            y = torch.tensor([train_y[j] for j in idx])
-            loss = model(input_ids=ids, attention_mask=mask, labels=y).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step(); sched.step(); opt.zero_grad()
-            loss_sum += loss.item() * len(idx)
-        val_acc = bert_accuracy_batched(model, val_ids, val_y)
-        log(f"  epoch {epoch:2d} loss {loss_sum / len(train_ids):.3f} "
-            f"val acc {val_acc:.3f} ({time.time() - t0:.0f}s)")
-        if val_acc > best_acc:
-            best_acc, best_epoch = val_acc, epoch
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
+    best_epoch = finetune_bert_classifier(model, splits, encode, BERT_EPOCHS, BERT_LR, SEED, t0)
     train_time = time.time() - t0
 
     model.save_pretrained(str(out), safe_serialization=True)
