@@ -3,12 +3,14 @@
  * A student is the teacher's template (arch/bert.c, arch/gpt2.c) with a
  * smaller config, or (for a classifier teacher) a small token classifier
  * built here: a bag-of-embeddings MLP, an LSTM / GRU or a 1-D CNN over the
- * teacher's vocabulary, initialised as PyTorch initialises those layers.  With the teacher's widths it starts from the teacher's
- * weights: embeddings, final norm, pooler and classifier as they are, and
- * student layer i from teacher layer i·L_t/L_s (DistilBERT: every other
- * layer).  With another width nothing can be copied, and every weight is
- * initialised from the seed the way Hugging Face initialises BERT / GPT-2:
- * N(0, 0.02) matrices and embeddings, norm scales 1, biases and norm shifts 0.
+ * teacher's vocabulary, initialised as PyTorch initialises those layers.
+ * With the teacher's widths (or init=copy) a transformer student starts from
+ * the teacher's weights: embeddings, final norm, pooler and classifier as they
+ * are, and student layer i from teacher layer i·L_t/L_s (DistilBERT: every
+ * other layer).  With another width nothing can be copied; then, or with
+ * init=fresh, every weight is initialised from the seed the way Hugging Face
+ * initialises BERT / GPT-2: N(0, 0.02) matrices and embeddings, norm scales 1,
+ * biases and norm shifts 0.
  */
 #include <ctype.h>
 #include <math.h>
@@ -56,6 +58,12 @@ sk_status sk_student_parse(const char *spec, sk_student_spec *s)
             }
             continue;
         }
+        if (!strcmp(key, "init")) {
+            if (!strcmp(val, "copy")) s->init = SK_INIT_COPY;
+            else if (!strcmp(val, "fresh")) s->init = SK_INIT_FRESH;
+            else return sk_err(SK_ERR_USAGE, "student spec '%s': init=copy or init=fresh", spec);
+            continue;
+        }
         char *end;
         long v = strtol(val, &end, 10);
         if (!has_val || end == val || *end || v < 1 || v > 1 << 20)
@@ -65,12 +73,13 @@ sk_status sk_student_parse(const char *spec, sk_student_spec *s)
                  : !strcmp(key, "emb") ? &s->emb : !strcmp(key, "kernel") ? &s->kernel
                  : !strcmp(key, "dirs") ? &s->dirs : NULL;
         if (!dst)
-            return sk_err(SK_ERR_USAGE, "student spec '%s': unknown key '%s' (layers, hidden, heads, ffn; mlp, rnn=lstm|gru, "
-                          "cnn with emb, hidden, layers, kernel, dirs)", spec, key);
+            return sk_err(SK_ERR_USAGE, "student spec '%s': unknown key '%s' (layers, hidden, heads, ffn, init; mlp, "
+                          "rnn=lstm|gru, cnn with emb, hidden, layers, kernel, dirs)", spec, key);
         *dst = (int)v;
     }
     bool small = s->kind != SK_STUDENT_SAME;
-    const char *bad = small && s->heads ? "heads" : small && s->ffn ? "ffn" : !small && s->emb ? "emb"
+    const char *bad = small && s->heads ? "heads" : small && s->ffn ? "ffn" : small && s->init ? "init"
+                    : !small && s->emb ? "emb"
                     : s->kernel && s->kind != SK_STUDENT_CNN ? "kernel" : s->dirs && s->kind != SK_STUDENT_RNN ? "dirs" : NULL;
     if (bad)
         return sk_err(SK_ERR_USAGE, "student spec '%s': '%s' does not apply to a%s student", spec, bad,
@@ -406,10 +415,17 @@ sk_status sk_student_build(const sk_model *teacher, const sk_student_spec *s, ui
     if (s->hidden) a->hidden = s->hidden;
     if (s->heads) a->heads = s->heads;
     if (s->ffn) a->ffn = s->ffn;
-    bool copy = a->hidden == ta->hidden && a->heads == ta->heads && a->ffn == ta->ffn;
+    bool same_width = a->hidden == ta->hidden && a->heads == ta->heads && a->ffn == ta->ffn;
+    bool copy = s->init == SK_INIT_COPY || (s->init == SK_INIT_AUTO && same_width);
+    if (copy && !same_width) {
+        st = sk_err(SK_ERR_INVALID, "student: init=copy needs the teacher's widths (hidden %d, heads %d, ffn %d); this "
+                    "student has hidden %d, heads %d, ffn %d (drop init=copy to train it from a fresh init)",
+                    ta->hidden, ta->heads, ta->ffn, a->hidden, a->heads, a->ffn);
+        goto fail;
+    }
     if (copy && a->n_layers > ta->n_layers) {
-        st = sk_err(SK_ERR_INVALID, "student: %d layers copied from a teacher of %d (use fewer layers, or change a "
-                    "width to train a fresh student)", a->n_layers, ta->n_layers);
+        st = sk_err(SK_ERR_INVALID, "student: %d layers copied from a teacher of %d (use fewer layers, or init=fresh "
+                    "to train a fresh student)", a->n_layers, ta->n_layers);
         goto fail;
     }
     if ((st = sk_arch_check(a))) goto fail;

@@ -160,14 +160,16 @@ float sk_rng_normal(sk_rng *r);             /* N(0, 1) */
 
 /* ---- students (student.c) ---- */
 typedef enum { SK_STUDENT_SAME = 0, SK_STUDENT_MLP, SK_STUDENT_RNN, SK_STUDENT_CNN } sk_student_kind;
+typedef enum { SK_INIT_AUTO, SK_INIT_COPY, SK_INIT_FRESH } sk_student_init;
 typedef struct sk_student_spec {
     sk_student_kind kind;             /* SAME: the teacher's family; else a small classifier over its tokens */
     int layers, hidden, heads, ffn;   /* 0 = the teacher's (SAME) or the kind's default */
     int emb, kernel, dirs;            /* small kinds: embedding width, CNN kernel (odd), RNN directions */
     sk_op cell;                       /* RNN: SK_OP_LSTM or SK_OP_GRU */
+    sk_student_init init;             /* SAME: copy the teacher's weights or start fresh */
 } sk_student_spec;
 /* Parse "layers=2", "layers=2,hidden=128,heads=2,ffn=256" (the teacher's
- * family), or a small student: "mlp[,emb=E,hidden=H,layers=N]",
+ * family; ",init=copy|fresh" picks the start), or a small student: "mlp[,emb=E,hidden=H,layers=N]",
  * "rnn=lstm|gru[,emb=E,hidden=H,layers=N,dirs=1|2]",
  * "cnn[,emb=E,hidden=F,kernel=K,layers=N]".  SK_ERR_USAGE naming the key. */
 sk_status sk_student_parse(const char *spec, sk_student_spec *s);
@@ -181,12 +183,13 @@ sk_status sk_student_parse(const char *spec, sk_student_spec *s);
  *        each direction → Linear
  *   cnn  embedding, padding zeroed → layers × (Conv1d k, same length, ReLU, padding
  *        zeroed) → mean over the unmasked tokens → Linear
- * Otherwise a student of the teacher's family and task.  When only the number of
- * layers changes, weights are copied from the teacher: embeddings, pooler,
- * classifier / final norm, and teacher layer map[i] = i·L_t/L_s for student
- * layer i (every other layer for half as many, DistilBERT's choice); more
- * layers than the teacher is an error.  When a width changes, every weight is
- * freshly initialised from seed (N(0, 0.02), norms 1 and 0, biases 0).  The
+ * Otherwise a student of the teacher's family and task.  init=copy (the
+ * default when no width differs from the teacher's) copies the teacher's
+ * weights: embeddings, pooler, classifier / final norm, and teacher layer
+ * map[i] = i·L_t/L_s for student layer i (every other layer for half as many,
+ * DistilBERT's choice); more layers than the teacher, or another width, is an
+ * error.  init=fresh (the default when a width differs) initialises every
+ * weight from seed (N(0, 0.02), norms 1 and 0, biases 0).  The
  * tokenizer travels with the student.  *out is the caller's. */
 sk_status sk_student_build(const sk_model *teacher, const sk_student_spec *s, uint64_t seed, sk_model **out);
 /* The node whose output is the last hidden state [B, S, H]: the last

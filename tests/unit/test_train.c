@@ -154,7 +154,8 @@ static void t_students(void)
           sp.cell == SK_OP_GRU && sp.dirs == 2 && sp.layers == 2);
     CHECK(sk_student_parse("cnn,kernel=5", &sp) == SK_OK && sp.kind == SK_STUDENT_CNN && sp.kernel == 5);
     static const char *const bad[] = {"rnn", "rnn=tanh", "cnn,kernel=4", "mlp,heads=2", "layers=2,emb=8",
-                                      "mlp,dirs=2", "mlp,cnn", "rnn=lstm,dirs=3", "mlp=deep"};
+                                      "mlp,dirs=2", "mlp,cnn", "rnn=lstm,dirs=3", "mlp=deep", "layers=2,init=zero",
+                                      "mlp,init=fresh"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sk_status st = sk_student_parse(bad[i], &sp);
         if (i == 0) printf("  bad spec: %s\n", sk_errmsg());
@@ -179,6 +180,29 @@ static void t_students(void)
     sp.layers = 5;
     CHECK(sk_student_build(t, &sp, 1, &s) == SK_ERR_INVALID);
     printf("  5 layers from 4: %s\n", sk_errmsg());
+    /* init=fresh at the teacher's widths: nothing copied; init=copy at another width: an error */
+    CHECK(sk_student_parse("layers=2,init=fresh", &sp) == SK_OK && sp.init == SK_INIT_FRESH);
+    CHECK(sk_student_build(t, &sp, 1, &s) == SK_OK);
+    if (s) {
+        static const char *const nm[] = {"bert.encoder.layer.0.attention.self.query.weight", "classifier.weight",
+                                         "bert.embeddings.word_embeddings.weight"};
+        bool fresh = s->arch.n_layers == 2 && s->arch.hidden == t->arch.hidden;
+        for (int i = 0; i < 3; i++) {
+            const float *a = weight(s, nm[i]), *b = weight(t, nm[i]);
+            fresh = fresh && a && b && memcmp(a, b, 3 * 16 * sizeof(float));
+        }
+        const float *ln = weight(s, "bert.encoder.layer.1.output.LayerNorm.weight");
+        fresh = fresh && ln && ln[0] == 1.0f && ln[15] == 1.0f;
+        printf("  student layers=2,init=fresh at the teacher's widths: fresh weights: %s\n", fresh ? "yes" : "NO");
+        CHECK(fresh);
+        sk_model_free(s);
+    }
+    sp.layers = 5;
+    CHECK(sk_student_build(t, &sp, 1, &s) == SK_OK && s && s->arch.n_layers == 5);
+    sk_model_free(s);
+    CHECK(sk_student_parse("layers=2,hidden=8,heads=2,ffn=16,init=copy", &sp) == SK_OK);
+    CHECK(sk_student_build(t, &sp, 1, &s) == SK_ERR_INVALID);
+    printf("  init=copy at hidden 8: %s\n", sk_errmsg());
     sk_student_parse("layers=2,hidden=8,heads=2,ffn=16", &sp);
     sk_model *f1 = NULL, *f2 = NULL;
     CHECK(sk_student_build(t, &sp, 9, &f1) == SK_OK && sk_student_build(t, &sp, 9, &f2) == SK_OK);
