@@ -165,9 +165,19 @@ sk_status sk_report_rows(struct cJSON *const *reps, int n, row **out, int *n_out
         snprintf(b.gate, sizeof b.gate, "-");
         snprintf(c.gate, sizeof c.gate, "%s", gate);
         describe(cJSON_GetObjectItemCaseSensitive(rep, "provenance"), &c);
-        bool seen = false;   /* one baseline row per model, data and metric */
-        for (int j = 0; j < k; j++) seen |= rows[j].base && !strcmp(rows[j].name, b.name) && !strcmp(rows[j].group, b.group);
-        if (!seen) rows[k++] = b;
+        int seen = -1;   /* one baseline row per model, data and metric; the first run's figures */
+        for (int j = 0; j < k && seen < 0; j++)
+            if (rows[j].base && !strcmp(rows[j].name, b.name) && !strcmp(rows[j].group, b.group)) seen = j;
+        if (seen < 0) {
+            b.p50_lo = b.p50_hi = b.p50;
+            b.runs = 1;
+            rows[k++] = b;
+        } else {
+            row *r = &rows[seen];
+            r->p50_lo = fmin(r->p50_lo, b.p50);
+            r->p50_hi = fmax(r->p50_hi, b.p50);
+            r->runs++;
+        }
         rows[k++] = c;
     }
     if (st) { sk_free(rows); return st; }
@@ -236,6 +246,11 @@ static cJSON *rows_json(const row *rows, int k)
         cJSON_AddNumberToObject(o, "value", r->value);
         if (!r->base) { cJSON_AddNumberToObject(o, "delta", r->delta); cJSON_AddStringToObject(o, "delta_unit", r->unit); }
         cJSON_AddNumberToObject(o, "p50_ms", r->p50);
+        if (r->base) {
+            cJSON_AddNumberToObject(o, "runs", r->runs);
+            cJSON_AddNumberToObject(o, "p50_ms_min", r->p50_lo);
+            cJSON_AddNumberToObject(o, "p50_ms_max", r->p50_hi);
+        }
         cJSON_AddNumberToObject(o, "speedup", r->speedup);
         cJSON_AddStringToObject(o, "gate", r->gate);
         cJSON_AddBoolToObject(o, "pareto_size", r->par_size);
@@ -276,6 +291,11 @@ sk_status sk_report_table(struct cJSON *const *reports, int n, sk_report_fmt fmt
             for (int j = 0; j < N_COLS; j++) fprintf(f, " %s |", c[j]);
             fputc('\n', f);
         }
+        for (int i = 0; i < k; i++)   /* a baseline whose latency moved between runs: say so under the table */
+            if (rows[i].base && rows[i].runs > 1 && rows[i].p50_hi > 1.1 * rows[i].p50_lo)
+                fprintf(f, "\nThe p50 of %s was %.4g to %.4g ms over the %d runs that measured it (the machine's load "
+                        "changed); the table shows the first, and each speedup is against the baseline measured in "
+                        "its own run.\n", rows[i].name, rows[i].p50_lo, rows[i].p50_hi, rows[i].runs);
     } else if (fmt == SK_REPORT_CSV) {
         fputs("name,baseline,method,bits,sparsity,params,bytes,ratio,metric,value,delta,delta_unit,p50_ms,speedup,gate,"
               "pareto_size,pareto_latency\n", f);

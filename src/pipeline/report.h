@@ -13,6 +13,8 @@ typedef struct sk_report_row {
     char name[160], method[80], bits[80], sparsity[80], gate[8];
     char metric[16], unit[4], group[512];
     double params, bytes, ratio, value, delta, p50, speedup;
+    double p50_lo, p50_hi;   /* baseline: its p50 over every run that measured it */
+    int runs;
     bool base, lower_better, par_size, par_lat;
 } sk_report_row;
 

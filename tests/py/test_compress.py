@@ -377,7 +377,25 @@ def test_report_many(tmp, outs):
     check(all(abs(float(a["bytes"]) - b["bytes"]) < 0.5 and abs(float(a["value"]) - b["value"]) < 1e-12 for a, b in zip(c, rows)),
           "csv: same figures")
     r3 = run("report", tmp, "--format", "md")
-    check(r3.returncode == 0 and len(r3.stdout.strip().splitlines()) == len(rows) + 2, "md: header, rule and a line per row")
+    check(r3.returncode == 0 and len(table_of(r3.stdout).strip().splitlines()) == len(rows) + 2,
+          "md: header, rule and a line per row")
+    # the same baseline measured 3x slower in a second run: the md says so under the table, json gives the range
+    two = os.path.join(tmp, "two")
+    os.mkdir(two)
+    rep = json.load(open(outs[0] + ".report.json"))
+    p0 = rep["baseline"]["p50_ms"]
+    json.dump(rep, open(os.path.join(two, "a.report.json"), "w"))
+    rep["name"] += "-slow"
+    rep["baseline"]["p50_ms"] = 3 * p0
+    json.dump(rep, open(os.path.join(two, "b.report.json"), "w"))
+    rows = json.loads(run("report", two, "--format", "json").stdout)
+    b = [x for x in rows if x["baseline"]]
+    check(len(b) == 1 and b[0]["runs"] == 2 and abs(b[0]["p50_ms_min"] / p0 - 1) < 1e-9
+          and abs(b[0]["p50_ms_max"] / (3 * p0) - 1) < 1e-9,
+          f"json: one baseline row, its p50 over 2 runs: {[(x.get('runs'), x.get('p50_ms_min'), x.get('p50_ms_max')) for x in b]}")
+    md = run("report", two, "--format", "md").stdout
+    note = [ln for ln in md.splitlines() if ln.startswith("The p50 of baseline")]
+    check(len(note) == 1 and "over the 2 runs" in note[0], f"md: a line under the table names the baseline's p50 range: {note}")
     r4 = run("report", os.path.join(tmp, "nothing.report.json"))
     check(r4.returncode == 1, f"missing report file: exit {r4.returncode}")
 
