@@ -67,7 +67,7 @@ static void describe(const cJSON *prov, row *r)
     cJSON_ArrayForEach(e, prov) {
         const char *pass = str(e, "pass");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "params");
-        if (!pass) continue;
+        if (!pass || strchr(pass, '.')) continue;   /* "pass.detail": a record a pass adds beside its own entry */
         char b[64];
         if (!strcmp(pass, "quantize")) {
             const char *m = str(p, "method");

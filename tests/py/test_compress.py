@@ -258,6 +258,9 @@ def test_distill_recipe(tmp):
           wo["compressed"]["const_bytes"] == w["compressed"]["const_bytes"], "distill changes no shape: same params and bytes")
     check(acc_w - acc_wo >= 0.05, "distillation wins back at least 5 points of what pruning lost")
     check(not wo["gate"]["passed"] and not wo["written"], "without distill the same budgets fail (exit 3, nothing written)")
+    rows = json.loads(run("report", os.path.join(d, "with.skm.report.json"), "--format", "json").stdout)
+    m = [(x["method"], x["sparsity"]) for x in rows if not x["baseline"]]
+    check(m == [("structured+distill+rtn", "heads 0.75 ffn 0.75")], f"report row: method and sparsity from the provenance: {m}")
 
 
 def test_distill_errors(tmp):
