@@ -3,7 +3,8 @@
 
 For each student (a bag-of-embeddings MLP, a GRU, and the 2-layer BERT that
 copies teacher layers 0 and 2; a 1-D CNN with --only cnn; bert2-lr5e-4 is
-that 2-layer BERT at the teacher's lr 5e-4) and each seed:
+that 2-layer BERT at the teacher's lr 5e-4; bert2-fresh the same shape from a
+fresh seeded init, 10 epochs) and each seed:
   label-only   --alpha-kd 0 --alpha-ce 1 on the labelled training split
   KD           --alpha-kd A --alpha-ce 1-A (temperature T) on the same data,
                same init (same seed), same epochs, batch and lr
@@ -35,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TEACHER = REPO / "samples" / "zoo" / "bert-fortunes"
 TEST = REPO / "samples" / "data" / "fortunes-test.jsonl"
+VAL = REPO / "samples" / "data" / "fortunes-val.jsonl"
 DATA = REPO / "build" / "data"
 OUT = REPO / "build" / "distill"
 
@@ -45,6 +47,7 @@ STUDENTS = {
     "cnn": ("cnn", "3e-3", 10, 32),
     "bert2": ("layers=2", "1e-4", 5, 16),
     "bert2-lr5e-4": ("layers=2", "5e-4", 5, 16),
+    "bert2-fresh": ("layers=2,init=fresh", "5e-4", 10, 16),
 }
 
 
@@ -55,8 +58,12 @@ def sh(args):
     return r
 
 
-def accuracy(shrink, model):
-    return json.loads(sh([shrink, "eval", model, "--data", TEST, "--json", "--threads", "2"]).stdout)["value"]
+def accuracy(shrink, model, data=TEST):
+    return json.loads(sh([shrink, "eval", model, "--data", data, "--json", "--threads", "2"]).stdout)["value"]
+
+
+def model_path(out_dir, name, mode, seed):
+    return out_dir / f"{name}-{mode.replace(' ', '').replace('+', '-')}-s{seed}.skm"
 
 
 def params(shrink, model):
@@ -72,7 +79,7 @@ def run(shrink, a, out_dir, name, mode, seed):
     akd = "0" if mode == "label-only" else a.alpha_kd
     ace = "1" if mode == "label-only" else str(1 - float(a.alpha_kd))
     data = DATA / ("fortunes-train-pool.jsonl" if mode == "KD + pool" else "fortunes-train.jsonl")
-    out = out_dir / f"{name}-{mode.replace(' ', '').replace('+', '-')}-s{seed}.skm"
+    out = model_path(out_dir, name, mode, seed)
     att = ["--alpha-att", a.alpha_att] if mode == "KD + att" else []
     t0 = time.time()
     r = sh([shrink, "distill", "--teacher", a.teacher, "--student", spec, "--data", data, "--epochs", epochs,
@@ -82,7 +89,7 @@ def run(shrink, a, out_dir, name, mode, seed):
     return {"student": name, "spec": spec, "mode": mode, "seed": seed, "alpha_kd": float(akd), "alpha_ce": float(ace),
             "temperature": float(a.temperature), "alpha_att": float(a.alpha_att) if att else 0.0, "epochs": epochs, "batch": batch, "lr": float(lr), "steps": steps,
             "data": data.name, "seconds": round(time.time() - t0, 1), "test_accuracy": accuracy(shrink, out),
-            "params": params(shrink, out)}
+            "val_accuracy": accuracy(shrink, out, VAL), "params": params(shrink, out)}
 
 
 def same(d, name, mode, a):
@@ -93,6 +100,12 @@ def same(d, name, mode, a):
         return True
     return (d["alpha_kd"] == float(a.alpha_kd) and d["temperature"] == float(a.temperature) and
             (mode != "KD + att" or d.get("alpha_att") == float(a.alpha_att)))
+
+
+def mean_sd(xs):
+    if not xs:
+        return "?"
+    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs) if len(xs) > 1 else 0.0:.4f} (n={len(xs)})"
 
 
 def main():
@@ -128,22 +141,40 @@ def main():
                 load = os.getloadavg()[0]
                 done.append({**run(a.shrink, a, out_dir, name, mode, int(seed)), "load_at_start": load})
                 store.write_text(json.dumps(done, indent=1) + "\n")
+    for d in done:   # runs stored before val accuracy was kept: measure it from their model, when still there
+        m = model_path(out_dir, d["student"], d["mode"], d["seed"])
+        if "val_accuracy" not in d and m.exists():
+            d["val_accuracy"] = accuracy(a.shrink, m, VAL)
+    store.write_text(json.dumps(done, indent=1) + "\n")
     teacher = accuracy(a.shrink, a.teacher)
-    print(f"teacher {a.teacher}: test accuracy ({TEST.name}, 273 examples, shrink eval) {teacher:.4f}")
+    print(f"teacher {a.teacher}: test accuracy ({TEST.name}, 273 examples, shrink eval) {teacher:.4f}, "
+          f"val ({VAL.name}, 182) {accuracy(a.shrink, a.teacher, VAL):.4f}")
     print(f"KD: alpha_kd {a.alpha_kd}, alpha_ce {1 - float(a.alpha_kd):g}, T {a.temperature}"
           f"{f', alpha_att {a.alpha_att}' if float(a.alpha_att) > 0 else ''}\n")
-    print("| student | lr | params | training | data | epochs | steps | test accuracy (mean ± sd) | per seed |")
-    print("| --- | ---: | ---: | --- | --- | ---: | ---: | --- | --- |")
+    print("| student | lr | params | training | data | epochs | steps | test accuracy (mean ± sd) | per seed | val (mean ± sd) |")
+    print("| --- | ---: | ---: | --- | --- | ---: | ---: | --- | --- | --- |")
     for name in a.only.split(","):
         for mode in modes:
             rows = [d for d in done if same(d, name, mode, a)]
             if not rows:
                 continue
             acc = [d["test_accuracy"] for d in rows]
+            val = [d["val_accuracy"] for d in rows if "val_accuracy" in d]
             sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
             per = ", ".join(f"s{d['seed']} {d['test_accuracy']:.4f}" for d in rows)
             print(f"| {rows[0]['spec']} | {rows[0]['lr']:g} | {rows[0]['params'] or '?'} | {mode} | {rows[0]['data']} | {rows[0]['epochs']} "
-                  f"| {rows[0]['steps']} | {statistics.mean(acc):.4f} ± {sd:.4f} (n={len(acc)}) | {per} |")
+                  f"| {rows[0]['steps']} | {statistics.mean(acc):.4f} ± {sd:.4f} (n={len(acc)}) | {per} | {mean_sd(val)} |")
+    print("\ndistilled - label-only, mean over seeds; se = standard error of that difference across seeds "
+          "(Welch), t = difference / se")
+    for name in a.only.split(","):
+        base = [d["test_accuracy"] for d in done if same(d, name, "label-only", a)]
+        for mode in modes[1:]:
+            acc = [d["test_accuracy"] for d in done if same(d, name, mode, a)]
+            if len(base) < 2 or len(acc) < 2:
+                continue
+            diff = statistics.mean(acc) - statistics.mean(base)
+            se = (statistics.variance(acc) / len(acc) + statistics.variance(base) / len(base)) ** 0.5
+            print(f"  {name:14s} {mode:10s} {diff:+.4f} (se {se:.4f}, t {diff / se if se else float('inf'):.1f})")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@
      loop, teacher logits precomputed) against torch 1.13 doing the same
      steps (same student, batch, per-batch padding, KD + CE, AdamW, clipping,
      no dropout, teacher logits precomputed, 2 threads), one epoch each; printed as a ratio.
+     --speed-only alternates the two (--rounds, default 3) and prints each
+     round's ratio, the median and the load average around each run, so a
+     busy machine shows up next to the figure it disturbed.
 
 Usage: .venv/bin/python bench/distill_vs_torch.py [--epochs 5] [--batch 16] [--lr 1e-4] [--seed 42]
 """
@@ -122,6 +125,7 @@ def main():
     ap.add_argument("--shrink", default=str(REPO / "build" / "shrink"))
     ap.add_argument("--teacher", default=str(TEACHER), help="another teacher folder (same vocab.txt)")
     ap.add_argument("--speed-only", action="store_true", help="only the steps/s comparison (1 epoch)")
+    ap.add_argument("--rounds", type=int, default=3, help="--speed-only: shrink/torch alternations")
     a = ap.parse_args()
     TEACHER = Path(a.teacher)
     if not (TEACHER / "model.safetensors").exists():
@@ -132,10 +136,19 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     if a.speed_only:
         a.epochs = "1"
-        _, kd_sps = distill(a.shrink, train, a, "speed", "0.5", "0.5")
-        tsps = torch_steps_per_s(train, a)
-        print(f"training speed, 2 threads, batch {a.batch}: shrink {kd_sps:.2f} steps/s, torch {torch.__version__} "
-              f"{tsps:.2f} steps/s, ratio {kd_sps / tsps:.2f}x")
+        ratios = []
+        for r in range(a.rounds):
+            l0 = os.getloadavg()[0]
+            _, kd_sps = distill(a.shrink, train, a, "speed", "0.5", "0.5")
+            l1 = os.getloadavg()[0]
+            tsps = torch_steps_per_s(train, a)
+            l2 = os.getloadavg()[0]
+            ratios.append(kd_sps / tsps)
+            print(f"round {r + 1}: shrink {kd_sps:.2f} steps/s (load {l0:.2f} -> {l1:.2f}), torch {tsps:.2f} steps/s "
+                  f"(load -> {l2:.2f}), ratio {ratios[-1]:.2f}x", flush=True)
+        ratios.sort()
+        print(f"training speed, 2 threads, batch {a.batch}, torch {torch.__version__}: shrink/torch median "
+              f"{ratios[len(ratios) // 2]:.2f}x over {a.rounds} rounds (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x)")
         return
     kd_model, kd_sps = distill(a.shrink, train, a, "bert-fortunes-2l-kd", "0.5", "0.5")
     ce_model, _ = distill(a.shrink, train, a, "bert-fortunes-2l-ce", "0", "1")
