@@ -602,7 +602,11 @@ sk_status sk_qstats_collect(sk_pass_ctx *c, const sk_model *m, const sk_qlayer *
         n++;
     }
     obs o = {.st = st, .by_node = by_node, .sum = sum, .sumsq = sumsq, .g = &m->g};
-    if (!s) s = r ? sk_calib_stages_run(r, stop, keep, observe, &o) : c->calib_run(c, m, stop, observe, &o);
+    int *nodes = s ? NULL : sk_malloc((size_t)n_idx * sizeof *nodes + 1);
+    if (!s && !nodes) s = SK_ERR_NOMEM;
+    for (int i = 0; !s && i < n_idx; i++) nodes[i] = ls[idx[i]].node;   /* about to change: inputs are enough */
+    if (!s) s = r ? sk_calib_stages_run(r, stop, keep, nodes, n_idx, observe, &o) : c->calib_run(c, m, stop, observe, &o);
+    sk_free(nodes);
     if (!s) s = o.err;
     for (int i = 0; !s && i < n; i++) {
         sk_qstat *q = &st[i];

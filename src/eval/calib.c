@@ -361,16 +361,42 @@ static sk_status bind_batch(sk_calib_stages *r, sk_session *s, const cbatch *b)
     return sk_session_set_input(s, r->in->name, SK_DT_F32, a->rank, dims, r->buf);
 }
 
-sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, sk_session_observer fn, void *ctx)
+/* Does a node after n, up to stop (-1: the end), read what n writes? */
+static bool read_later(const sk_graph *g, int n, int stop)
+{
+    int end = stop < 0 || stop >= g->n_nodes ? g->n_nodes - 1 : stop;
+    for (int j = n + 1; j <= end; j++)
+        for (int a = 0; a < g->nodes[j].n_in; a++)
+            for (int o = 0; o < g->nodes[n].n_out; o++)
+                if (g->nodes[j].in[a] >= 0 && g->nodes[j].in[a] == g->nodes[n].out[o]) return true;
+    return false;
+}
+
+sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, const int *skip, int n_skip,
+                              sk_session_observer fn, void *ctx)
 {
     int from = stop >= 0 && stop < r->at ? 0 : r->at;   /* a stop before the cut: from the inputs */
     /* a cut is kept only where this run passes: at or after its start, before its end */
     bool cut = !r->restart && keep > 0 && keep >= from && (stop < 0 || keep <= stop + 1);
+    /* observe-only nodes: at or after the cut (what is saved there is computed), read by nothing up to stop */
+    const sk_graph *g = &r->m->g;
+    uint8_t *sk = NULL;
+    int n_skipped = 0;
+    if (!r->restart && n_skip > 0) {
+        if (!(sk = sk_calloc((size_t)g->n_nodes, 1))) return SK_ERR_NOMEM;
+        for (int i = 0; i < n_skip; i++) {
+            int n = skip[i];
+            if (n < 0 || n >= g->n_nodes || n < keep || sk[n] || read_later(g, n, stop)) continue;
+            sk[n] = 1;
+            n_skipped++;
+        }
+    }
     sk_session *s = NULL;
     sk_session_opts so = {.threads = r->threads};
     sk_status st = sk_session_new(r->m, &so, &s);   /* fresh: packed weights from the weights as they are now */
-    if (st) return st;
+    if (st) { sk_free(sk); return st; }
     sk_session_set_observer(s, fn, ctx);
+    sk_session_set_skip(s, sk);
     for (int i = 0; i < r->n_b && !st; i++) {
         cbatch *b = &r->b[i];
         st = bind_batch(r, s, b);
@@ -386,10 +412,12 @@ sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, sk_session
         }
     }
     sk_session_free(s);
+    sk_free(sk);
     size_t kept = 0;
     for (int i = 0; i < r->n_b && cut; i++) kept += r->b[i].live_n;
-    sk_log("calibration: %d samples from %s to node %d; %s%.1f MB kept", r->c->n, from ? "a cut" : "the inputs", stop,
-           cut ? "cut at the next run's start, " : "no cut, ", (double)kept / 1e6);
+    sk_log("calibration: %d samples from %s to node %d, %d nodes observed only; %s%.1f MB kept", r->c->n,
+           from ? "a cut" : "the inputs", stop, n_skipped, cut ? "cut at the next run's start, " : "no cut, ",
+           (double)kept / 1e6);
     r->at = cut && !st ? keep : 0;
     for (int i = 0; i < r->n_b && !r->at; i++) {
         sk_free(r->b[i].live);
@@ -404,7 +432,7 @@ sk_status sk_calib_run(const sk_model *m, const sk_calib *c, int threads, int st
     sk_calib_stages *r;
     sk_status st = sk_calib_stages_new(m, c, threads, &r);
     if (st) return st;
-    st = sk_calib_stages_run(r, stop, -1, fn, ctx);
+    st = sk_calib_stages_run(r, stop, -1, NULL, 0, fn, ctx);
     sk_calib_stages_free(r);
     return st;
 }

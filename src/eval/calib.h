@@ -47,12 +47,16 @@ sk_status sk_calib_run(const sk_model *m, const sk_calib *c, int threads, int st
  * whole forward.  Between two runs the caller may change only constants that
  * no node before the first run's keep reads: a node before the cut is not run
  * again, so it would keep its old output.  m and c must outlive r (*out is
- * the caller's; sk_calib_stages_free(NULL) is fine).  SHRINK_CALIB_RESUME=0 in
- * the environment makes every run start from the inputs, so tests can check
- * that both give the same bits. */
+ * the caller's; sk_calib_stages_free(NULL) is fine).  skip (NULL = none):
+ * nodes fn observes but that are not executed (sk_session_set_skip); a node
+ * is skipped only if no node up to stop reads what it writes, so the caller
+ * may list every layer it is about to change.  SHRINK_CALIB_RESUME=0 in the
+ * environment makes every run start from the inputs and skip nothing, so
+ * tests can check that both give the same bits. */
 typedef struct sk_calib_stages sk_calib_stages;
 sk_status sk_calib_stages_new(const sk_model *m, const sk_calib *c, int threads, sk_calib_stages **out);
-sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, sk_session_observer fn, void *ctx);
+sk_status sk_calib_stages_run(sk_calib_stages *r, int stop, int keep, const int *skip, int n_skip,
+                              sk_session_observer fn, void *ctx);
 void sk_calib_stages_free(sk_calib_stages *r);
 
 #endif

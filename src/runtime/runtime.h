@@ -134,6 +134,11 @@ size_t sk_session_arena_bytes(const sk_session *s);
 typedef void (*sk_session_observer)(void *ctx, int node, const sk_kctx *k);
 void sk_session_set_observer(sk_session *s, sk_session_observer fn, void *ctx);
 void sk_session_set_stop(sk_session *s, int node);
+/* skip[node] != 0 (an array of the graph's node count, the caller's, NULL =
+ * none): the node is not executed; fn still sees it, its inputs valid and its
+ * outputs unwritten.  For observing a layer's inputs on the last run before
+ * the layer changes: the caller makes sure no node that runs reads them. */
+void sk_session_set_skip(sk_session *s, const uint8_t *skip);
 /* Cutting a run at graph node `node` and continuing it (staged calibration):
  * after a run that stopped before node, sk_session_save copies the
  * activations that node and later nodes read from earlier ones into *buf

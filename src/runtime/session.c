@@ -59,6 +59,7 @@ struct sk_session {
     sk_session_observer obs; /* calibration hook (sk_session_set_observer) */
     void *obs_ctx;
     int stop;                /* last node to run, -1 = all */
+    const uint8_t *skip;     /* per node: observe only, do not execute (sk_session_set_skip) */
 };
 
 static const char *in_name(const sk_session *s, const rinput *ri) { return s->g->tensors[ri->tid].name; }
@@ -449,6 +450,10 @@ sk_status sk_session_run_from(sk_session *s, int node)
         k.scratch = s->scratch;
         k.scratch_need = r->scratch_need;
         k.state = &s->state[r->node];
+        if (s->skip && s->skip[r->node]) {   /* calibration wants its inputs only */
+            if (s->obs) s->obs(s->obs_ctx, r->node, &k);
+            continue;
+        }
         if ((st = sk_kern_table[n->op](&k))) return st;
         if (s->obs) s->obs(s->obs_ctx, r->node, &k);
     }
@@ -556,3 +561,5 @@ void sk_session_set_observer(sk_session *s, sk_session_observer fn, void *ctx)
 }
 
 void sk_session_set_stop(sk_session *s, int node) { s->stop = node < 0 ? -1 : node; }
+
+void sk_session_set_skip(sk_session *s, const uint8_t *skip) { s->skip = skip; }

@@ -264,7 +264,10 @@ void sk_progress_end(sk_progress *p)
 
 void sk_log(const char *fmt, ...)
 {
-    if (!sk_verbose) return;
+    if (!sk_verbose) {
+        const char *e = getenv("SHRINK_VERBOSE");   /* set by a caller, or from the environment */
+        if (!e || !*e || !strcmp(e, "0")) return;
+    }
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

@@ -115,6 +115,6 @@ void sk_progress_end(sk_progress *p);
 
 /* ---- logging ---- */
 extern int sk_verbose;
-void sk_log(const char *fmt, ...) SK_PRINTF(1, 2);   /* to stderr when sk_verbose */
+void sk_log(const char *fmt, ...) SK_PRINTF(1, 2);   /* to stderr when sk_verbose or SHRINK_VERBOSE=1 */
 
 #endif

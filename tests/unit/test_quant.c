@@ -603,6 +603,44 @@ static void test_staged_calib(void)
     }
 }
 
+/* Observe-only nodes (sk_calib_stages_run's skip): asked to skip b0.l1 and b0.l2 with the
+ * run stopping at b0.l2, only l2 may be skipped (b0.relu reads l1's output before the
+ * stop); the inputs l2's observer sees must be those of a run that skips nothing. */
+typedef struct { int node; double sum; int64_t n; } in_sum;
+
+static void sum_input(void *ctx, int node, const sk_kctx *k)
+{
+    in_sum *o = ctx;
+    if (node != o->node) return;
+    const float *x = k->in[0]->data;
+    for (int64_t i = 0; i < sk_rt_numel(k->in[0]); i++) o->sum += x[i];
+    o->n += sk_rt_numel(k->in[0]);
+}
+
+static void test_calib_skip(void)
+{
+    sk_model *m = toy_deep();
+    sk_calib *c = NULL;
+    CHECK(sk_calib_load(m, calib_path, 64, 0, &c) == SK_OK);
+    int l1 = -1, l2 = -1;
+    for (int i = 0; i < m->g.n_nodes; i++) {
+        if (!strcmp(m->g.nodes[i].name, "b0.l1")) l1 = i;
+        if (!strcmp(m->g.nodes[i].name, "b0.l2")) l2 = i;
+    }
+    in_sum o[2] = {{.node = l2}, {.node = l2}};
+    for (int k = 0; k < 2 && c; k++) {
+        sk_calib_stages *r = NULL;
+        CHECK(sk_calib_stages_new(m, c, 1, &r) == SK_OK);
+        CHECK(r && sk_calib_stages_run(r, l2, -1, k ? (int[]){l1, l2} : NULL, k ? 2 : 0, sum_input, &o[k]) == SK_OK);
+        sk_calib_stages_free(r);
+    }
+    printf("observe-only b0.l1, b0.l2 up to b0.l2: l2's inputs sum %.6f over %lld values, %.6f without skipping\n",
+           o[1].sum, (long long)o[1].n, o[0].sum);
+    CHECK(o[0].n > 0 && o[1].n == o[0].n && o[1].sum == o[0].sum);
+    sk_calib_free(c);
+    sk_model_free(m);
+}
+
 /* ---- embedding tables: a toy LM, ids → wte[ids] + wpe[pos] → LayerNorm → l1 → head (tied to wte) ---- */
 enum { LV = 37, LB = 2, LS = 5, LP = 8 };
 
@@ -931,6 +969,7 @@ int main(void)
     test_quantize_pass();
     test_session_cut();
     test_staged_calib();
+    test_calib_skip();
     test_quantize_tables();
     test_params();
     test_registry();
