@@ -169,8 +169,8 @@ typedef struct sk_student_spec {
     sk_student_init init;             /* SAME: copy the teacher's weights or start fresh */
 } sk_student_spec;
 /* Parse "layers=2", "layers=2,hidden=128,heads=2,ffn=256" (the teacher's
- * family; ",init=copy|fresh" picks the start), or a small student: "mlp[,emb=E,hidden=H,layers=N]",
- * "rnn=lstm|gru[,emb=E,hidden=H,layers=N,dirs=1|2]",
+ * family; ",init=copy|fresh" picks the start), or a small student:
+ * "mlp[,emb=E,hidden=H,layers=N]", "rnn=lstm|gru[,emb=E,hidden=H,layers=N,dirs=1|2]",
  * "cnn[,emb=E,hidden=F,kernel=K,layers=N]".  SK_ERR_USAGE naming the key. */
 sk_status sk_student_parse(const char *spec, sk_student_spec *s);
 /* Build a student.  Small kinds (MLP, RNN, CNN; a classifier teacher only)
