@@ -16,6 +16,7 @@
      busy machine shows up next to the figure it disturbed.
 
 Usage: .venv/bin/python bench/distill_vs_torch.py [--epochs 5] [--batch 16] [--lr 1e-4] [--seed 42]
+           [--student layers=2,init=fresh --alpha-att 0.1] [--speed-only [--rounds 3]]
 """
 import argparse
 import json
@@ -52,9 +53,10 @@ def accuracy(shrink, model):
 
 def distill(shrink, train, a, name, akd, ace):
     out = OUT / f"{name}.skm"
-    r = sh([shrink, "distill", "--teacher", TEACHER, "--student", "layers=2", "--data", train, "--val", VAL,
+    att = ["--alpha-att", a.alpha_att] if float(akd) > 0 and float(a.alpha_att) > 0 else []
+    r = sh([shrink, "distill", "--teacher", TEACHER, "--student", a.student, "--data", train, "--val", VAL,
             "--epochs", a.epochs, "--batch", a.batch, "--lr", a.lr, "--seed", a.seed, "--alpha-kd", akd,
-            "--alpha-ce", ace, "--threads", "2", "--quiet", "--force", "-o", out])
+            "--alpha-ce", ace, "--threads", "2", "--quiet", "--force", "-o", out] + att)
     sys.stderr.write(r.stderr)
     m = re.search(r"\(([\d.]+) steps/s", r.stdout)
     return out, float(m.group(1))
@@ -124,6 +126,9 @@ def main():
     ap.add_argument("--seed", default="42")
     ap.add_argument("--shrink", default=str(REPO / "build" / "shrink"))
     ap.add_argument("--teacher", default=str(TEACHER), help="another teacher folder (same vocab.txt)")
+    ap.add_argument("--student", default="layers=2",
+                    help="accuracy part: the student spec (e.g. layers=2,init=fresh with --epochs 10 --lr 5e-4)")
+    ap.add_argument("--alpha-att", default="0", help="accuracy part: the distilled student's attention loss")
     ap.add_argument("--speed-only", action="store_true", help="only the steps/s comparison (1 epoch)")
     ap.add_argument("--rounds", type=int, default=3, help="--speed-only: shrink/torch alternations")
     a = ap.parse_args()
@@ -158,8 +163,12 @@ def main():
     print("| model | test accuracy | of teacher |")
     print("| --- | --- | --- |")
     print(f"| teacher (4 layers) | {t_acc:.4f} | 100.0% |")
-    print(f"| student, distilled (0.5 KD T=2 + 0.5 CE) | {kd_acc:.4f} | {100 * kd_acc / t_acc:.1f}% |")
-    print(f"| student, hard labels only (CE) | {ce_acc:.4f} | {100 * ce_acc / t_acc:.1f}% |")
+    att = f" + {a.alpha_att} att" if float(a.alpha_att) > 0 else ""
+    print(f"| student {a.student}, distilled (0.5 KD T=2 + 0.5 CE{att}) | {kd_acc:.4f} | {100 * kd_acc / t_acc:.1f}% |")
+    print(f"| student {a.student}, hard labels only (CE) | {ce_acc:.4f} | {100 * ce_acc / t_acc:.1f}% |")
+    if a.student != "layers=2" or float(a.alpha_att) > 0:   # torch's side is layers=2 with KD + CE only
+        print("\ntraining speed: not compared for this student or loss (--speed-only compares layers=2, KD + CE)")
+        return
     tsps = torch_steps_per_s(train, a)
     print(f"\ntraining speed, 2 threads, batch {a.batch}: shrink {kd_sps:.2f} steps/s, torch {torch.__version__} "
           f"{tsps:.2f} steps/s, ratio {kd_sps / tsps:.2f}x")
