@@ -194,12 +194,15 @@ sk_status sk_st_save(const sk_model *m, const char *path, const sk_st_save_opts 
 typedef struct sk_hf_info {
     char model_type[32];      /* "bert", "gpt2" */
     char architecture[64];    /* architectures[0], "" if absent */
+    int *layer_heads;         /* pruned_heads: heads kept per layer (n_layers), NULL if none pruned; sk_free */
 } sk_hf_info;
 
 /* Parse a config.json into *arch (family, task from architectures[0], sizes,
  * eps, act, labels from id2label; the old contents are overwritten, not
- * freed).  info may be NULL.  On failure *arch owns nothing.  Errors name the
- * file and the key:
+ * freed).  info may be NULL.  On failure *arch owns nothing.  pruned_heads
+ * ({"layer": [head, ...]}, as transformers' prune_heads records it) are
+ * checked and counted into info->layer_heads.  Errors name the file and the
+ * key:
  *   config.json: key 'num_attention_heads': expected a positive integer, got "x" */
 sk_status sk_hf_config_load(const char *path, sk_arch *arch, sk_hf_info *info);
 /* Free what sk_hf_config_load allocated in arch (labels) and zero it. */

@@ -212,9 +212,58 @@ void sk_hf_arch_clear(sk_arch *a)
     memset(a, 0, sizeof *a);
 }
 
+/* pruned_heads: {"3": [0, 2], ...}: layer index → distinct head indices; *out heads kept per layer, NULL if none. */
+static sk_status get_pruned(const char *path, const cJSON *cfg, const sk_arch *a, int **out)
+{
+    *out = NULL;
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(cfg, "pruned_heads"), *e, *h;
+    char b[64];
+    if (!ph || cJSON_IsNull(ph) || (cJSON_IsObject(ph) && !ph->child)) return SK_OK;
+    if (!cJSON_IsObject(ph))
+        return sk_err(SK_ERR_FORMAT, "%s: key 'pruned_heads': expected an object of layer: [heads], got %s", path,
+                      brief(ph, b, sizeof b));
+    int *kept = sk_malloc((size_t)a->n_layers * sizeof *kept);
+    uint8_t *gone = sk_calloc((size_t)a->heads, 1);
+    sk_status st = kept && gone ? SK_OK : SK_ERR_NOMEM;
+    for (int i = 0; !st && i < a->n_layers; i++) kept[i] = a->heads;
+    cJSON_ArrayForEach(e, ph) {
+        if (st) break;
+        char *end;
+        long l = strtol(e->string, &end, 10);
+        if (!e->string[0] || *end || l < 0 || l >= a->n_layers) {
+            st = sk_err(SK_ERR_FORMAT, "%s: key 'pruned_heads': layer \"%.20s\" is not one of 0..%d", path, e->string,
+                        a->n_layers - 1);
+            break;
+        }
+        if (!cJSON_IsArray(e) || kept[l] != a->heads) {
+            st = sk_err(SK_ERR_FORMAT, "%s: key 'pruned_heads': layer %ld: expected one list of head indices, got %s",
+                        path, l, brief(e, b, sizeof b));
+            break;
+        }
+        memset(gone, 0, (size_t)a->heads);
+        cJSON_ArrayForEach(h, e) {
+            double v = cJSON_IsNumber(h) ? h->valuedouble : -1;
+            if (v < 0 || v >= a->heads || v != (double)(int)v || gone[(int)v]) {
+                st = sk_err(SK_ERR_FORMAT, "%s: key 'pruned_heads': layer %ld: head %s is not a distinct index in 0..%d",
+                            path, l, brief(h, b, sizeof b), a->heads - 1);
+                break;
+            }
+            gone[(int)v] = 1;
+            kept[l]--;
+        }
+        if (!st && kept[l] < 1)
+            st = sk_err(SK_ERR_UNSUPPORTED, "%s: key 'pruned_heads': layer %ld: all %d heads pruned", path, l, a->heads);
+    }
+    sk_free(gone);
+    if (st) { sk_free(kept); return st; }
+    *out = kept;
+    return SK_OK;
+}
+
 sk_status sk_hf_config_load(const char *path, sk_arch *a, sk_hf_info *info)
 {
     memset(a, 0, sizeof *a);
+    if (info) info->layer_heads = NULL;
     char *text = NULL;
     size_t len = 0;
     sk_status st = sk_read_file(path, &text, &len);
@@ -255,13 +304,20 @@ sk_status sk_hf_config_load(const char *path, sk_arch *a, sk_hf_info *info)
         st = sk_err(SK_ERR_FORMAT, "%s: hidden size %d is not divisible by the number of heads %d", path, a->hidden,
                     a->heads);
     if (!st && !strcmp(a->task, "seq-classification")) st = get_labels(path, cfg, a);
+    int *kept = NULL;
+    if (!st) st = get_pruned(path, cfg, a, &kept);
+    if (info) info->layer_heads = kept;
+    else sk_free(kept);
     if (!st && info) {
         snprintf(info->model_type, sizeof info->model_type, "%s", mt);
         snprintf(info->architecture, sizeof info->architecture, "%s", an);
     }
     cJSON_Delete(cfg);
     if (!st && (st = sk_arch_check(a))) sk_err_prefix(st, "%s", path);
-    if (st) sk_hf_arch_clear(a);
+    if (st) {
+        sk_hf_arch_clear(a);
+        if (info) { sk_free(info->layer_heads); info->layer_heads = NULL; }
+    }
     return st;
 }
 
@@ -418,14 +474,17 @@ sk_status sk_hf_load(const char *path, sk_model **out)
         st = sk_err(SK_ERR_FORMAT, "%s: no config.json beside the weights (in %s)", path, dir);
 
     if (!st && !(m = sk_model_new())) st = SK_ERR_NOMEM;
-    sk_hf_info info;
+    sk_hf_info info = {0};
     if (!st) st = sk_hf_config_load(config, &m->arch, &info);
     if (!st) st = sk_st_set_open(weights, &set);
     for (int i = 0; !st && i < set.n_files; i++) st = sk_st_give_map(set.files[i], m);
     if (!st) {
         hf_ctx c = {&set, weights, m->arch.family == SK_FAM_BERT ? "bert." : "transformer.", false};
+        m->arch.layer_heads = info.layer_heads;
         if ((st = sk_arch_build(m, &m->arch, hf_weight, &c)) && !c.named) sk_err_prefix(st, "%s", weights);
+        m->arch.layer_heads = NULL;
     }
+    sk_free(info.layer_heads);
     if (!st && !(m->source = sk_strdup(path))) st = SK_ERR_NOMEM;
     if (!st) {   /* a tokenizer beside the weights */
         char *v = NULL, *vj = NULL, *mg = NULL;

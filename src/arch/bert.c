@@ -72,23 +72,25 @@ sk_status sk_arch_bert_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w,
     /* ---- encoder ---- */
     for (int i = 0; i < a->n_layers && !b.st; i++) {
         const char *L = "encoder.layer";
+        const int64_t A = sk_arch_layer_width(a, i);   /* heads kept × head size */
+        const int64_t dA[1] = {A}, dAH[2] = {A, H}, dHA[2] = {H, A}, dattn[3] = {-1, -1, A};
 #define WT(dims, what) sk_ab_weight(&b, false, sizeof dims / sizeof dims[0], dims, "%s%s.%d." what, p, L, i)
-        int wq = WT(dHH, "attention.self.query.weight"), bq = WT(dH, "attention.self.query.bias");
-        int wk = WT(dHH, "attention.self.key.weight"), bk = WT(dH, "attention.self.key.bias");
-        int wv = WT(dHH, "attention.self.value.weight"), bv = WT(dH, "attention.self.value.bias");
-        int wo = WT(dHH, "attention.output.dense.weight"), bo = WT(dH, "attention.output.dense.bias");
+        int wq = WT(dAH, "attention.self.query.weight"), bq = WT(dA, "attention.self.query.bias");
+        int wk = WT(dAH, "attention.self.key.weight"), bk = WT(dA, "attention.self.key.bias");
+        int wv = WT(dAH, "attention.self.value.weight"), bv = WT(dA, "attention.self.value.bias");
+        int wo = WT(dHA, "attention.output.dense.weight"), bo = WT(dH, "attention.output.dense.bias");
         int g1 = WT(dH, "attention.output.LayerNorm.weight"), b1 = WT(dH, "attention.output.LayerNorm.bias");
         int wi = WT(dFH, "intermediate.dense.weight"), bi = WT(dF, "intermediate.dense.bias");
         int w2 = WT(dHF, "output.dense.weight"), b2 = WT(dH, "output.dense.bias");
         int g2 = WT(dH, "output.LayerNorm.weight"), be2 = WT(dH, "output.LayerNorm.bias");
 #undef WT
 #define NM(what) (snprintf(n, sizeof n, "%s.%d." what, L, i), n)
-        int q = sk_ab_linear(&b, NM("attention.self.query"), h, wq, bq, 1, H, NULL);
-        int k = sk_ab_linear(&b, NM("attention.self.key"), h, wk, bk, 1, H, NULL);
-        int v = sk_ab_linear(&b, NM("attention.self.value"), h, wv, bv, 1, H, NULL);
-        int at = sk_ab_node(&b, SK_OP_ATTENTION, NM("attention.self"), (int[]){q, k, v, mask}, 4, SK_DT_F32, 3, dact,
+        int q = sk_ab_linear(&b, NM("attention.self.query"), h, wq, bq, 1, A, NULL);
+        int k = sk_ab_linear(&b, NM("attention.self.key"), h, wk, bk, 1, A, NULL);
+        int v = sk_ab_linear(&b, NM("attention.self.value"), h, wv, bv, 1, A, NULL);
+        int at = sk_ab_node(&b, SK_OP_ATTENTION, NM("attention.self"), (int[]){q, k, v, mask}, 4, SK_DT_F32, 3, dattn,
                             &nd);
-        sk_ab_set_i(&b, nd, "num_heads", a->heads);
+        sk_ab_set_i(&b, nd, "num_heads", a->layer_heads ? a->layer_heads[i] : a->heads);
         sk_ab_set_i(&b, nd, "causal", 0);
         int ao = sk_ab_linear(&b, NM("attention.output.dense"), at, wo, bo, 1, H, NULL);
         int h1 = sk_ab_node(&b, SK_OP_SKIP_LAYERNORM, NM("attention.output.LayerNorm"), (int[]){ao, h, g1, b1}, 4,

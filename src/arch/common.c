@@ -48,7 +48,15 @@ sk_status sk_arch_check(const sk_arch *a)
         return sk_err(SK_ERR_INVALID, "arch: %s eps %g is out of range (0, 1)", fam, (double)a->eps);
     if (!sk_arch_linear_act(a->act))
         return sk_err(SK_ERR_UNSUPPORTED, "arch: %s activation '%s' (expected gelu, gelu_new or relu)", fam, a->act);
+    for (int i = 0; a->layer_heads && i < a->n_layers; i++)
+        if (!in_range(a->layer_heads[i], 1, a->heads))
+            return sk_err(SK_ERR_INVALID, "arch: %s layer %d keeps %d heads (1..%d)", fam, i, a->layer_heads[i], a->heads);
     return SK_OK;
+}
+
+int64_t sk_arch_layer_width(const sk_arch *a, int i)
+{
+    return (int64_t)(a->layer_heads ? a->layer_heads[i] : a->heads) * (a->hidden / a->heads);
 }
 
 sk_status sk_arch_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w, void *ctx)

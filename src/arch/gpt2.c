@@ -27,7 +27,7 @@ sk_status sk_arch_gpt2_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w,
     const char *p = lm ? "transformer." : "";   /* HF saves GPT2Model without the prefix */
     const int64_t H = a->hidden, F = a->ffn, V = a->vocab, P = a->max_pos;
     const char *act = sk_arch_linear_act(a->act);
-    const int64_t dH[1] = {H}, dF[1] = {F}, d3H[1] = {3 * H}, dHH[2] = {H, H}, dH3H[2] = {H, 3 * H};
+    const int64_t dH[1] = {H}, dF[1] = {F};
     const int64_t dHF[2] = {H, F}, dFH[2] = {F, H}, dact[3] = {-1, -1, H};
     char n[160];
 
@@ -46,31 +46,38 @@ sk_status sk_arch_gpt2_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w,
     int split = sk_ab_const_i64(&b, "const.split_qkv", 1, (int64_t[]){3}, (int64_t[]){H, H, H});
 
     for (int i = 0; i < a->n_layers && !b.st; i++) {
+        const int64_t A = sk_arch_layer_width(a, i);   /* heads kept × head size */
+        const int64_t d3A[1] = {3 * A}, dH3A[2] = {H, 3 * A}, dAH[2] = {A, H}, dattn[3] = {-1, -1, A};
+        int split_l = split;
+        if (A != H) {   /* pruned heads: this layer's own split sizes */
+            snprintf(n, sizeof n, "h.%d.attn.split_sizes", i);
+            split_l = sk_ab_const_i64(&b, n, 1, (int64_t[]){3}, (int64_t[]){A, A, A});
+        }
 #define WT(dims, what) sk_ab_weight(&b, false, sizeof dims / sizeof dims[0], dims, "%sh.%d." what, p, i)
         int g1 = WT(dH, "ln_1.weight"), b1 = WT(dH, "ln_1.bias");
-        int wqkv = WT(dH3H, "attn.c_attn.weight"), bqkv = WT(d3H, "attn.c_attn.bias");
-        int wo = WT(dHH, "attn.c_proj.weight"), bo = WT(dH, "attn.c_proj.bias");
+        int wqkv = WT(dH3A, "attn.c_attn.weight"), bqkv = WT(d3A, "attn.c_attn.bias");
+        int wo = WT(dAH, "attn.c_proj.weight"), bo = WT(dH, "attn.c_proj.bias");
         int g2 = WT(dH, "ln_2.weight"), b2 = WT(dH, "ln_2.bias");
         int wfc = WT(dHF, "mlp.c_fc.weight"), bfc = WT(dF, "mlp.c_fc.bias");
         int wpr = WT(dFH, "mlp.c_proj.weight"), bpr = WT(dH, "mlp.c_proj.bias");
 #undef WT
 #define NM(what) (snprintf(n, sizeof n, "h.%d." what, i), n)
         int x = sk_ab_layernorm(&b, NM("ln_1"), h, g1, b1, a->eps);
-        int qkv = sk_ab_linear(&b, NM("attn.c_attn"), x, wqkv, bqkv, 0, 3 * H, NULL);
+        int qkv = sk_ab_linear(&b, NM("attn.c_attn"), x, wqkv, bqkv, 0, 3 * A, NULL);
         int qkvs[3] = {-1, -1, -1};
         if (!b.st) {   /* SPLIT has three outputs: built by hand */
             static const char *part[3] = {"q", "k", "v"};
             for (int j = 0; j < 3 && !b.st; j++) {
                 snprintf(n, sizeof n, "h.%d.attn.%s", i, part[j]);
-                if ((qkvs[j] = sk_graph_add_tensor(&m->g, n, SK_DT_F32, 3, dact)) < 0) b.st = SK_ERR_NOMEM;
+                if ((qkvs[j] = sk_graph_add_tensor(&m->g, n, SK_DT_F32, 3, dattn)) < 0) b.st = SK_ERR_NOMEM;
             }
-            nd = b.st ? -1 : sk_graph_add_node(&m->g, SK_OP_SPLIT, NM("attn.split"), (int[]){qkv, split}, 2, qkvs, 3);
+            nd = b.st ? -1 : sk_graph_add_node(&m->g, SK_OP_SPLIT, NM("attn.split"), (int[]){qkv, split_l}, 2, qkvs, 3);
             if (nd < 0) b.st = SK_ERR_NOMEM;
             sk_ab_set_i(&b, nd, "axis", -1);
         }
         int at = sk_ab_node(&b, SK_OP_ATTENTION, NM("attn"), (int[]){qkvs[0], qkvs[1], qkvs[2], mask}, 4, SK_DT_F32,
-                            3, dact, &nd);
-        sk_ab_set_i(&b, nd, "num_heads", a->heads);
+                            3, dattn, &nd);
+        sk_ab_set_i(&b, nd, "num_heads", a->layer_heads ? a->layer_heads[i] : a->heads);
         sk_ab_set_i(&b, nd, "causal", 1);
         int ao = sk_ab_linear(&b, NM("attn.c_proj"), at, wo, bo, 0, H, NULL);
         h = sk_ab_add(&b, NM("attn.residual"), ao, h);

@@ -207,6 +207,8 @@ typedef struct sk_arch {
     float eps;
     char act[16];           /* "gelu", "gelu_new", "relu" */
     char **labels;          /* n_labels names (id2label), or NULL */
+    const int *layer_heads; /* building a template only: heads kept in each layer (HF pruned_heads), NULL = heads
+                               in all; not owned, not saved */
 } sk_arch;
 
 typedef struct sk_prov {    /* one provenance entry: a pass that ran and its parameters (JSON) */

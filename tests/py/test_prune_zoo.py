@@ -357,7 +357,7 @@ def exports_match(name, pruned, feeds, tmp, lm):
     hf_dir = os.path.join(tmp, name + "-hf") + "/"
     sh("convert", pruned, hf_dir, "--force")
     hf = (AutoModelForCausalLM if lm else AutoModelForSequenceClassification).from_pretrained(hf_dir).eval()
-    worst_ort = worst_hf = 0.0
+    worst_ort = worst_hf = worst_back = 0.0
     for feed in feeds:
         ids = feed["input_ids"]
         full = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids),
@@ -367,10 +367,14 @@ def exports_match(name, pruned, feeds, tmp, lm):
         with torch.no_grad():
             h = hf(input_ids=torch.tensor(ids)).logits.numpy()
         worst_ort, worst_hf = max(worst_ort, float(np.abs(o - mine).max())), max(worst_hf, float(np.abs(h - mine).max()))
+        back = shrink_logits(hf_dir, {"input_ids": ids}, tmp)   # shrink reads its own export back (pruned_heads)
+        worst_back = max(worst_back, float(np.abs(back - mine).max()))
     cfg = json.load(open(os.path.join(hf_dir, "config.json")))
     check(worst_ort <= 1e-4, f"{name}: the ONNX export in onnxruntime vs shrink: max abs diff {worst_ort:.2e}")
     check(worst_hf <= 1e-4, f"{name}: the HF export in transformers (pruned_heads {cfg.get('pruned_heads')}, "
           f"ffn {cfg.get('intermediate_size', cfg.get('n_inner'))}) vs shrink: max abs diff {worst_hf:.2e}")
+    check(worst_back <= 1e-5, f"{name}: the HF export imported back into shrink vs the pruned model: max abs diff "
+          f"{worst_back:.2e}")
 
 
 def structured(bert, gpt2, trained_bert, trained_gpt2, tmp):

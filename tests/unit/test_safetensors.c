@@ -560,13 +560,28 @@ static void test_configs(void)
              "\"vocab_size\": 11, \"n_positions\": 6, \"n_inner\": \"4x\"}", "key 'n_inner': expected a positive integer");
     cfg_case("gpt2 unscaled attention", "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_embd\": 8, \"n_head\": 2, "
              "\"vocab_size\": 11, \"n_positions\": 6, \"scale_attn_weights\": false}", "key 'scale_attn_weights'");
+#define BERT4 "{" BERT_KEYS ", \"hidden_size\": 32, \"num_attention_heads\": 4, \"pruned_heads\": "
+    cfg_case("pruned_heads not an object", BERT4 "[1]}", "key 'pruned_heads': expected an object");
+    cfg_case("pruned_heads layer", BERT4 "{\"2\": [0]}}", "key 'pruned_heads': layer \"2\" is not one of 0..1");
+    cfg_case("pruned_heads head", BERT4 "{\"0\": [4]}}", "layer 0: head 4 is not a distinct index in 0..3");
+    cfg_case("pruned_heads twice", BERT4 "{\"1\": [1, 1]}}", "layer 1: head 1 is not a distinct index");
+    cfg_case("pruned_heads all", BERT4 "{\"1\": [0, 1, 2, 3]}}", "layer 1: all 4 heads pruned");
     sk_arch a;
     char *p = tpath("config.json");
-    write_text(p, gpt2_config);
     sk_hf_info info;
+    write_text(p, BERT4 "{\"0\": [3, 1], \"1\": []}}");
+    CHECK(sk_hf_config_load(p, &a, &info) == SK_OK);
+    printf("  pruned_heads {\"0\": [3, 1], \"1\": []}: heads kept %d, %d\n", info.layer_heads ? info.layer_heads[0] : -1,
+           info.layer_heads ? info.layer_heads[1] : -1);
+    CHECK(info.layer_heads && info.layer_heads[0] == 2 && info.layer_heads[1] == 4);
+    sk_free(info.layer_heads);
+    sk_hf_arch_clear(&a);
+#undef BERT4
+    write_text(p, gpt2_config);
     CHECK(sk_hf_config_load(p, &a, &info) == SK_OK);
     CHECK(a.family == SK_FAM_GPT2 && a.ffn == 32 && a.hidden == 8 && a.heads == 2 && !strcmp(a.act, "gelu_new"));
     CHECK(!strcmp(info.architecture, "GPT2LMHeadModel") && !strcmp(a.task, "lm") && fabsf(a.eps - 1e-5f) < 1e-12f);
+    CHECK(info.layer_heads == NULL);
     sk_hf_arch_clear(&a);
     unlink(p);
 }
