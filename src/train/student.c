@@ -169,9 +169,13 @@ static sk_status student_weight(void *ctx, sk_model *m, const char *name, int ra
             return sk_err(SK_ERR_INVALID, "student: teacher has no weight '%s'", tname);
         }
         const sk_tensor *tt = &c->t->g.tensors[tid];
-        if (tt->dtype != SK_DT_F32 || tt->quant || !tt->data || sk_tensor_numel(tt) != n)
-            return sk_err(SK_ERR_UNSUPPORTED, "student: teacher weight '%s' is not an f32 tensor of %lld values "
-                          "(distil from the unquantized teacher)", tname, (long long)n);
+        if (tt->dtype != SK_DT_F32 || tt->quant || !tt->data)
+            return sk_err(SK_ERR_UNSUPPORTED, "student: teacher weight '%s' is not f32 (distil from the unquantized "
+                          "teacher)", tname);
+        if (sk_tensor_numel(tt) != n)
+            return sk_err(SK_ERR_UNSUPPORTED, "student: teacher weight '%s' has %lld values, a copy at the config's "
+                          "widths needs %lld (a teacher with pruned heads or FFN neurons: use init=fresh, or distil "
+                          "from the unpruned model)", tname, (long long)sk_tensor_numel(tt), (long long)n);
         if (!(d = sk_malloc((size_t)(n ? n : 1) * sizeof *d))) return SK_ERR_NOMEM;
         memcpy(d, tt->data, (size_t)n * sizeof *d);
     } else {

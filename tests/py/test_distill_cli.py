@@ -111,6 +111,15 @@ def main():
                "student with another vocabulary")
     fails_with(["--teacher", T, "--student", "layers=6", "--data", data, "-o", os.path.join(tmp, "x.skm")], 1,
                "more layers than the teacher")
+    pruned = os.path.join(tmp, "pruned.skm")   # a teacher with half its heads gone cannot be copied at full width
+    pr = subprocess.run([SHRINK, "prune", T, "--heads", "0.5", "--calib", data, "-o", pruned], capture_output=True, text=True)
+    r = run(["--teacher", pruned, "--student", "layers=2", "--data", data, "-o", os.path.join(tmp, "x.skm")])
+    msg = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else pr.stderr.strip()
+    check(pr.returncode == 0 and r.returncode == 1 and "pruned heads" in msg and "init=fresh" in msg,
+          f"copying a pruned teacher: exit {r.returncode}: {msg}")
+    r = run(["--teacher", pruned, "--student", "layers=2,init=fresh", "--data", data, "--epochs", "1", "--quiet",
+             "-o", os.path.join(tmp, "fresh-from-pruned.skm")])
+    check(r.returncode == 0, f"a fresh student of the pruned teacher trains: exit {r.returncode} {r.stderr.strip()[-200:]}")
     fails_with(["--teacher", T, "--student", "layers=2", "--data", data], 2, "missing -o")
     fails_with(["--teacher", T, "--student", "depth=2", "--data", data, "-o", os.path.join(tmp, "x.skm")], 2,
                "bad student spec")
