@@ -47,7 +47,8 @@ sk_status sk_arch_gpt2_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w,
 /* The LINEAR act attribute for an sk_arch act ("gelu" → "gelu", "gelu_new" →
  * "gelu_tanh", "relu" → "relu"); NULL if unknown. */
 const char *sk_arch_linear_act(const char *act);
-/* Layer i's attention width: heads kept (a->layer_heads, else a->heads) × head size. */
+/* Layer i's heads (a->layer_heads, else a->heads) and attention width (those heads × head size). */
+int sk_arch_layer_heads(const sk_arch *a, int i);
 int64_t sk_arch_layer_width(const sk_arch *a, int i);
 
 /* ---- for the templates (common.c): a graph builder with a sticky error ----

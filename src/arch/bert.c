@@ -90,7 +90,7 @@ sk_status sk_arch_bert_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w,
         int v = sk_ab_linear(&b, NM("attention.self.value"), h, wv, bv, 1, A, NULL);
         int at = sk_ab_node(&b, SK_OP_ATTENTION, NM("attention.self"), (int[]){q, k, v, mask}, 4, SK_DT_F32, 3, dattn,
                             &nd);
-        sk_ab_set_i(&b, nd, "num_heads", a->layer_heads ? a->layer_heads[i] : a->heads);
+        sk_ab_set_i(&b, nd, "num_heads", sk_arch_layer_heads(a, i));
         sk_ab_set_i(&b, nd, "causal", 0);
         int ao = sk_ab_linear(&b, NM("attention.output.dense"), at, wo, bo, 1, H, NULL);
         int h1 = sk_ab_node(&b, SK_OP_SKIP_LAYERNORM, NM("attention.output.LayerNorm"), (int[]){ao, h, g1, b1}, 4,

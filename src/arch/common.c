@@ -54,10 +54,9 @@ sk_status sk_arch_check(const sk_arch *a)
     return SK_OK;
 }
 
-int64_t sk_arch_layer_width(const sk_arch *a, int i)
-{
-    return (int64_t)(a->layer_heads ? a->layer_heads[i] : a->heads) * (a->hidden / a->heads);
-}
+int sk_arch_layer_heads(const sk_arch *a, int i) { return a->layer_heads ? a->layer_heads[i] : a->heads; }
+
+int64_t sk_arch_layer_width(const sk_arch *a, int i) { return (int64_t)sk_arch_layer_heads(a, i) * (a->hidden / a->heads); }
 
 sk_status sk_arch_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w, void *ctx)
 {

@@ -77,7 +77,7 @@ sk_status sk_arch_gpt2_build(sk_model *m, const sk_arch *a, sk_arch_weight_fn w,
         }
         int at = sk_ab_node(&b, SK_OP_ATTENTION, NM("attn"), (int[]){qkvs[0], qkvs[1], qkvs[2], mask}, 4, SK_DT_F32,
                             3, dattn, &nd);
-        sk_ab_set_i(&b, nd, "num_heads", a->layer_heads ? a->layer_heads[i] : a->heads);
+        sk_ab_set_i(&b, nd, "num_heads", sk_arch_layer_heads(a, i));
         sk_ab_set_i(&b, nd, "causal", 1);
         int ao = sk_ab_linear(&b, NM("attn.c_proj"), at, wo, bo, 0, H, NULL);
         h = sk_ab_add(&b, NM("attn.residual"), ao, h);
